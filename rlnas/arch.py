@@ -1,0 +1,253 @@
+"""Architectures as pure data, with MetaQNN's string grammar.
+
+An :class:`Architecture` is a hashable tuple of layer specs. Its string form is the one
+the MetaQNN paper prints::
+
+    >>> arch = parse("[C(32,3,1), P(2,2), C(64,3,1), FC(128), SM(10)]")
+    >>> arch.layers[0]
+    Conv(filters=32, kernel=3, stride=1)
+    >>> str(arch)
+    '[C(32,3,1), P(2,2), C(64,3,1), FC(128), SM(10)]'
+    >>> parse(str(arch)) == arch
+    True
+
+This module is deliberately free of torch and of the rest of rlnas: it is the vocabulary
+every other part speaks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+__all__ = [
+    "GAP",
+    "FC",
+    "Architecture",
+    "ArchitectureSyntaxError",
+    "Conv",
+    "Layer",
+    "Pool",
+    "Softmax",
+    "parse",
+]
+
+
+class ArchitectureSyntaxError(ValueError):
+    """A string is not a valid architecture; the message names the position."""
+
+    def __init__(self, text: str, position: int, expected: str) -> None:
+        self.text = text
+        self.position = position
+        self.expected = expected
+        found = repr(text[position]) if position < len(text) else "end of text"
+        super().__init__(
+            f"invalid architecture at position {position}: expected {expected}, "
+            f"found {found} in {text!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base of all layer specs. ``token`` names the layer in the grammar."""
+
+    token: ClassVar[str] = ""
+    #: True for the layers that end a network (they produce the class scores).
+    terminal: ClassVar[bool] = False
+
+    def __str__(self) -> str:
+        values = ",".join(str(getattr(self, f.name)) for f in fields(self))
+        return f"{self.token}({values})"
+
+    def output_size(self, size: int) -> int:
+        """Side of the (square) feature map after this layer, given the side before it."""
+        return size
+
+
+@dataclass(frozen=True)
+class Conv(Layer):
+    """Convolution ``C(n,f,l)``: n filters, receptive field f, stride l; SAME padding, ReLU."""
+
+    filters: int
+    kernel: int
+    stride: int = 1
+    token: ClassVar[str] = "C"
+
+    def output_size(self, size: int) -> int:
+        return -(-size // self.stride)  # SAME padding: ceil(size / stride)
+
+
+@dataclass(frozen=True)
+class Pool(Layer):
+    """Max pooling ``P(f,l)``: window f, stride l (VALID, ceil mode, as MetaQNN)."""
+
+    size: int
+    stride: int
+    token: ClassVar[str] = "P"
+
+    def output_size(self, size: int) -> int:
+        return -(-max(size - self.size, 0) // self.stride) + 1  # ceil((R - f) / l) + 1
+
+
+@dataclass(frozen=True)
+class FC(Layer):
+    """Fully connected ``FC(n)`` with n units and ReLU; flattens a spatial input."""
+
+    units: int
+    token: ClassVar[str] = "FC"
+
+    def output_size(self, size: int) -> int:
+        return 1
+
+
+@dataclass(frozen=True)
+class GAP(Layer):
+    """Terminal ``GAP(n)``: a 1x1 convolution to n classes, then global average pooling."""
+
+    classes: int
+    token: ClassVar[str] = "GAP"
+    terminal: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Softmax(Layer):
+    """Terminal ``SM(n)``: a linear layer to n class scores (softmax is in the loss)."""
+
+    classes: int
+    token: ClassVar[str] = "SM"
+    terminal: ClassVar[bool] = True
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {cls.token: cls for cls in (Conv, Pool, FC, GAP, Softmax)}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """An ordered, hashable tuple of layers; the last one is terminal."""
+
+    layers: tuple[Layer, ...]
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("an architecture needs at least one layer")
+        for layer in self.layers[:-1]:
+            if layer.terminal:
+                raise ValueError(f"terminal layer {layer} must be the last layer")
+        if not self.layers[-1].terminal:
+            raise ValueError(f"the last layer must be GAP(n) or SM(n), not {self.layers[-1]}")
+
+    @property
+    def num_classes(self) -> int:
+        last = self.layers[-1]
+        assert isinstance(last, (GAP, Softmax))  # guaranteed by __post_init__
+        return last.classes
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(str(layer) for layer in self.layers) + "]"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @classmethod
+    def parse(cls, text: str) -> Architecture:
+        return parse(text)
+
+
+_TOKEN = re.compile(r"[A-Za-z]+")
+_INT = re.compile(r"[0-9]+")
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def fail(self, expected: str) -> ArchitectureSyntaxError:
+        return ArchitectureSyntaxError(self.text, self.pos, expected)
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def expect(self, char: str) -> None:
+        self.skip_space()
+        if not self.text.startswith(char, self.pos):
+            raise self.fail(repr(char))
+        self.pos += 1
+
+    def peek(self, char: str) -> bool:
+        self.skip_space()
+        return self.text.startswith(char, self.pos)
+
+    def match(self, pattern: re.Pattern[str], expected: str) -> str:
+        self.skip_space()
+        m = pattern.match(self.text, self.pos)
+        if not m:
+            raise self.fail(expected)
+        self.pos = m.end()
+        return m.group()
+
+    def layer(self) -> Layer:
+        self.skip_space()
+        start = self.pos
+        name = self.match(_TOKEN, "a layer name (" + ", ".join(LAYER_TYPES) + ")")
+        cls = LAYER_TYPES.get(name)
+        if cls is None:
+            self.pos = start
+            raise self.fail("a layer name (" + ", ".join(LAYER_TYPES) + ")")
+        arity = len(fields(cls))
+        self.expect("(")
+        values = []
+        for i in range(arity):
+            if i:
+                self.expect(",")
+            value_pos = self.pos
+            value = int(self.match(_INT, f"a positive integer (argument {i + 1} of {name})"))
+            if value <= 0:
+                self.pos = value_pos
+                self.skip_space()
+                raise self.fail(f"a positive integer (argument {i + 1} of {name})")
+            values.append(value)
+        if self.peek(","):
+            raise self.fail(f"')' ({name} takes {arity} argument{'s' * (arity > 1)})")
+        self.expect(")")
+        return cls(*values)
+
+    def architecture(self) -> Architecture:
+        self.expect("[")
+        starts = [self._next_start()]
+        layers = [self.layer()]
+        while self.peek(","):
+            self.pos += 1
+            starts.append(self._next_start())
+            layers.append(self.layer())
+        self.expect("]")
+        self.skip_space()
+        if self.pos != len(self.text):
+            raise self.fail("end of text after ']'")
+        for index, layer in enumerate(layers):
+            last = index == len(layers) - 1
+            if layer.terminal != last:
+                expected = "a terminal layer GAP(n) or SM(n) last" if last else "a layer that is not terminal"
+                raise ArchitectureSyntaxError(self.text, starts[index], expected)
+        return Architecture(tuple(layers))
+
+    def _next_start(self) -> int:
+        self.skip_space()
+        return self.pos
+
+
+def parse(text: str) -> Architecture:
+    """Parse MetaQNN's string form, e.g. ``[C(32,3,1), P(2,2), FC(128), SM(10)]``.
+
+    Raises :class:`ArchitectureSyntaxError` naming the position and what was expected.
+
+    >>> parse("[C(8,3,1), GAP(10)]").layers[-1]
+    GAP(classes=10)
+    >>> parse("[C(8,3), SM(10)]")
+    Traceback (most recent call last):
+    ...
+    rlnas.arch.ArchitectureSyntaxError: invalid architecture at position 6: expected ',', found ')' in '[C(8,3), SM(10)]'
+    """
+    return _Parser(text).architecture()
