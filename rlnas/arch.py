@@ -22,8 +22,8 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 __all__ = [
-    "GAP",
     "FC",
+    "GAP",
     "Architecture",
     "ArchitectureSyntaxError",
     "Conv",
@@ -229,7 +229,11 @@ class _Parser:
         for index, layer in enumerate(layers):
             last = index == len(layers) - 1
             if layer.terminal != last:
-                expected = "a terminal layer GAP(n) or SM(n) last" if last else "a layer that is not terminal"
+                expected = (
+                    "a terminal layer GAP(n) or SM(n) last"
+                    if last
+                    else "a layer that is not terminal"
+                )
                 raise ArchitectureSyntaxError(self.text, starts[index], expected)
         return Architecture(tuple(layers))
 
@@ -248,6 +252,6 @@ def parse(text: str) -> Architecture:
     >>> parse("[C(8,3), SM(10)]")
     Traceback (most recent call last):
     ...
-    rlnas.arch.ArchitectureSyntaxError: invalid architecture at position 6: expected ',', found ')' in '[C(8,3), SM(10)]'
+    rlnas.arch.ArchitectureSyntaxError: invalid architecture at position 6: expected ',', ...
     """
     return _Parser(text).architecture()

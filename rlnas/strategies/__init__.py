@@ -1,0 +1,37 @@
+"""Search strategies (ask/tell) and their registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlnas.spaces.base import SearchSpace
+from rlnas.strategies.base import Feedback, Proposal, Strategy
+from rlnas.strategies.qlearning import EpsilonSchedule, QLearning
+from rlnas.strategies.random import RandomSearch
+
+__all__ = [
+    "STRATEGIES",
+    "EpsilonSchedule",
+    "Feedback",
+    "Proposal",
+    "QLearning",
+    "RandomSearch",
+    "Strategy",
+    "make_strategy",
+]
+
+#: Name -> class. A new strategy registers here and every benchmark picks it up.
+STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (QLearning, RandomSearch)}
+
+
+def make_strategy(
+    name: str | type[Strategy], space: SearchSpace[Any], *, budget: int, seed: int, **hyper: Any
+) -> Strategy:
+    """Create a strategy by registered name or class; unknown names raise ``ValueError``."""
+    cls = STRATEGIES.get(name) if isinstance(name, str) else name
+    if cls is None:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    try:
+        return cls(space, budget=budget, seed=seed, **hyper)
+    except TypeError as error:
+        raise ValueError(f"invalid settings for strategy {cls.name!r}: {error}") from None

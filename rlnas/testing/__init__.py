@@ -1,0 +1,5 @@
+"""Test helpers that ship with the package: a fake evaluator with a known optimum."""
+
+from rlnas.testing.fake import FakeEvaluator
+
+__all__ = ["FakeEvaluator"]

@@ -1,0 +1,141 @@
+"""Search settings: one typed dataclass, filled from defaults, a TOML file, then flags."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "SearchConfig", "load_config", "parse_duration"]
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that defines a search. The run directory keeps the resolved copy."""
+
+    #: Data set name: digits, mnist, fashion-mnist, cifar10, npz:PATH or folder:PATH.
+    dataset: str = "digits"
+    #: Where to look for data-set files first.
+    data_dir: str | None = None
+    #: Search space: metaqnn (small data) or metaqnn-paper.
+    space: str = "metaqnn"
+    #: Search strategy: qlearning or random.
+    strategy: str = "qlearning"
+    #: Reward: accuracy.
+    reward: str = "accuracy"
+    #: Unique models to train.
+    budget: int = 60
+    #: Stop after this many seconds of searching (None: no limit).
+    time_limit: float | None = None
+    #: Epochs per child network during the search.
+    epochs: int = 8
+    #: Epochs when the top architectures are retrained on train+validation at the end.
+    final_epochs: int = 20
+    #: How many of the best architectures to retrain and test at the end (0: none).
+    top_k: int = 3
+    #: Seed of everything (strategy, splits of work, child training).
+    seed: int = 0
+    #: Fraction of the training data held out for validation (the reward).
+    val_fraction: float = 0.2
+    #: Training device: auto, cpu, cuda, cuda:N, mps.
+    device: str = "auto"
+    #: Torch threads per trial (None: torch's default).
+    threads: int | None = None
+    #: The run directory (None: runs/<dataset>-<strategy>-<time>).
+    run_dir: str | None = None
+    #: The ``[space]`` table: settings of the search space (e.g. filters, max_depth).
+    space_settings: dict[str, Any] = field(default_factory=dict)
+    #: The ``[strategy]`` table: hyper-parameters of the strategy (e.g. alpha, replay_size).
+    strategy_settings: dict[str, Any] = field(default_factory=dict)
+    #: The ``[train]`` table: trainer settings (e.g. learning_rate, batch_size).
+    train_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("budget", "epochs", "final_epochs"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ConfigError(f"top_k must be a non-negative integer, got {self.top_k!r}")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction!r}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ConfigError("time_limit must be positive")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError("threads must be a positive integer")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "settings") -> SearchConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)} in {source}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ConfigError(f"invalid {source}: {error}") from None
+
+
+_TABLES = {"space": "space_settings", "strategy": "strategy_settings", "train": "train_settings"}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file into SearchConfig field values (tables -> *_settings)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        key = key.replace("-", "_")
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] in {path} must be a table")
+            values[_TABLES[key]] = value
+        elif key == "time_limit" and isinstance(value, str):
+            values[key] = parse_duration(value)
+        else:
+            values[key] = value
+    SearchConfig.from_dict(values, source=f"config file {path}")  # validate early
+    return values
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like ``90``, ``90s``, ``10m``, ``1h30m``.
+
+    >>> parse_duration("1h30m"), parse_duration("45")
+    (5400.0, 45.0)
+    """
+    text = text.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ConfigError(f"invalid duration {text!r}; use e.g. 90s, 10m or 1h30m")
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    return sum(float(n) * scale[u] for n, u in parts)

@@ -1,0 +1,43 @@
+"""The evaluator contract."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from rlnas.arch import Architecture
+from rlnas.evaluation.result import EvalResult, FinalScore
+
+__all__ = ["Evaluator"]
+
+
+class Evaluator(ABC):
+    """Trains (or looks up) one architecture and measures it.
+
+    ``evaluate`` must be a pure function of ``(arch, seed)`` and of what ``fingerprint``
+    covers (data set, split, epochs, optimiser, ...): the fingerprint keys the result
+    cache, so two evaluators with equal fingerprints must give equal results. Failures of
+    the child network (NaN loss, out of memory, never better than chance) are returned as
+    ``TrialStatus.FAILED`` results, never raised. An evaluator runs alone in a worker
+    process: it must be picklable and must not import the search loop.
+    """
+
+    #: Class count and (C, H, W) input shape of the data it evaluates on.
+    num_classes: int
+    input_shape: tuple[int, int, int]
+
+    @property
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes the result."""
+
+    @abstractmethod
+    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
+        """Train and measure ``arch``; deterministic for a given seed."""
+
+    @abstractmethod
+    def final(
+        self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
+    ) -> FinalScore:
+        """Retrain ``arch`` on train+validation for ``epochs`` and score it on the test split;
+        save the trained weights to ``save_to`` when given."""

@@ -1,0 +1,136 @@
+"""The real evaluator: trains a child on a data set's train split, scores it on validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rlnas.arch import Architecture
+from rlnas.data import Split, load_dataset, split_dataset
+from rlnas.evaluation.base import Evaluator
+from rlnas.evaluation.costs import count_flops, count_params
+from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy, pick_device, train
+
+__all__ = ["DataSpec", "TrainingEvaluator"]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data and which split: a picklable recipe a worker can load from."""
+
+    name: str = "digits"
+    data_dir: str | None = None
+    val_fraction: float = 0.2
+    split_seed: int = 0
+    download: bool = False
+
+    def load(self) -> Split:
+        dataset = load_dataset(self.name, self.data_dir, download=self.download)
+        return split_dataset(dataset, val_fraction=self.val_fraction, seed=self.split_seed)
+
+
+class TrainingEvaluator(Evaluator):
+    """Trains each child with :func:`rlnas.evaluation.trainer.train` (MetaQNN's recipe).
+
+    The reward signal is the best validation accuracy over the epochs; the test split is
+    never touched except by :meth:`final`.
+    """
+
+    def __init__(
+        self,
+        data: DataSpec | None = None,
+        train_config: TrainConfig | None = None,
+        *,
+        device: str = "auto",
+        threads: int | None = None,
+        split: Split | None = None,
+    ) -> None:
+        self.data = data or DataSpec()
+        self.train_config = train_config or TrainConfig()
+        self.device_name = device
+        self.device = pick_device(device)
+        self.threads = threads
+        self.split = split if split is not None else self.data.load()
+        self.num_classes = self.split.num_classes
+        self.input_shape = self.split.input_shape
+
+    @property
+    def fingerprint(self) -> str:
+        spec = asdict(self.data)
+        del spec["data_dir"], spec["download"]  # where it came from does not change results
+        payload = {
+            "data": spec,
+            "n": [len(self.split.x_train), len(self.split.x_val)],
+            "train": self.train_config.to_dict(),
+        }
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["split"] = None  # workers reload the data from the spec
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.split = self.data.load()
+
+    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
+        return self.train_model(arch, seed)[0]
+
+    def train_model(self, arch: Architecture, seed: int) -> tuple[EvalResult, torch.nn.Module]:
+        """:meth:`evaluate`, also returning the trained model."""
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        s = self.split
+        start = time.perf_counter()
+        outcome = train(
+            arch, (s.x_train, s.y_train), (s.x_val, s.y_val),
+            num_classes=s.num_classes, config=self.train_config, seed=seed, device=self.device,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        result = EvalResult(
+            TrialStatus.FAILED if outcome.failed else TrialStatus.OK,
+            val_acc=outcome.best_val,
+            num_classes=s.num_classes,
+            params=count_params(arch, s.input_shape, s.num_classes, self.train_config.build),
+            flops=count_flops(arch, s.input_shape, s.num_classes, self.train_config.build),
+            seconds=seconds,
+            val_curve=outcome.val_curve,
+            train_loss=outcome.train_loss,
+            epochs=len(outcome.train_loss),
+            restarts=outcome.restarts,
+            error=outcome.failed,
+        )
+        return result, outcome.model
+
+    def final(
+        self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
+    ) -> FinalScore:
+        """Retrain ``arch`` from scratch on train+validation for ``epochs``; score on test."""
+        s = self.split
+        x = torch.cat([s.x_train, s.x_val])
+        y = torch.cat([s.y_train, s.y_val])
+        config = replace(self.train_config, epochs=epochs)
+        start = time.perf_counter()
+        outcome = train(
+            arch, (x, y), None,
+            num_classes=s.num_classes, config=config, seed=seed, device=self.device,
+        )  # fmt: skip
+        test_acc = 0.0
+        if not outcome.failed:
+            test_acc = evaluate_accuracy(
+                outcome.model, s.x_test.to(self.device), s.y_test.to(self.device)
+            )
+            if save_to is not None:
+                save_to.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(outcome.model.state_dict(), save_to)
+        seconds = time.perf_counter() - start
+        return FinalScore(test_acc, epochs, seconds, outcome.train_loss, outcome.failed)

@@ -1,0 +1,188 @@
+"""Child-network training, MetaQNN's recipe: Adam, step decay, restarts when stuck at chance.
+
+Batches are sliced from in-memory tensors (one ``index_select`` per batch, no per-sample
+Python work). Everything is seeded: the same seed gives the same result on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from rlnas.arch import Architecture
+from rlnas.nn import BuildOptions, build
+
+__all__ = ["TrainConfig", "TrainOutcome", "evaluate_accuracy", "pick_device", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a child network is trained (every field changes results, so all are fingerprinted)."""
+
+    #: Epochs per child.
+    epochs: int = 8
+    #: Mini-batch size.
+    batch_size: int = 128
+    #: Adam's learning rate, betas and epsilon (MetaQNN's values).
+    learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    #: Multiply the learning rate by ``lr_decay`` every ``lr_step`` epochs.
+    lr_decay: float = 0.2
+    lr_step: int = 5
+    #: Restarts: after the first epoch, if validation accuracy is not above chance by
+    #: ``restart_margin``, start again with the learning rate times ``restart_factor``.
+    max_restarts: int = 5
+    restart_factor: float = 0.4
+    restart_margin: float = 0.05
+    #: Dropout and batch-norm options of the built network.
+    build: BuildOptions = field(default_factory=BuildOptions)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr_step < 1:
+            raise ValueError("epochs, batch_size and lr_step must be at least 1")
+        if not self.learning_rate > 0:
+            raise ValueError("learning_rate must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The record of one training run (the best validation accuracy is the reward)."""
+
+    val_curve: tuple[float, ...]
+    train_loss: tuple[float, ...]
+    restarts: int
+    failed: str | None  # the reason, when training failed
+    model: nn.Module
+
+    @property
+    def best_val(self) -> float:
+        return max(self.val_curve, default=0.0)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+@torch.inference_mode()
+def evaluate_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> float:
+    """Top-1 accuracy of ``model`` on ``(x, y)``, in eval mode."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start : start + batch_size])  # (B, classes)
+        correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+    return correct / max(len(x), 1)
+
+
+def train(
+    arch: Architecture,
+    data: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor] | None,
+    *,
+    num_classes: int,
+    config: TrainConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> TrainOutcome:
+    """Train ``arch`` on ``data``; validate each epoch on ``val`` (if given).
+
+    Tensors may live on any device; they are moved to ``device`` once. Returns the curve
+    and the trained model; a NaN loss or running out of memory returns ``failed`` with the
+    reason instead of raising. Without ``val`` there are no restarts.
+    """
+    device = torch.device(device)
+    x, y = data[0].to(device), data[1].to(device)
+    xv, yv = (val[0].to(device), val[1].to(device)) if val is not None else (None, None)
+    input_shape = (x.shape[1], x.shape[2], x.shape[3])
+    chance = 1.0 / num_classes
+    lr = config.learning_rate
+    restarts = 0
+    while True:
+        torch.manual_seed(seed + 7919 * restarts)  # init and dropout
+        shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
+        model = build(arch, input_shape, num_classes, config.build).to(device)
+        try:
+            curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance)
+        except _Stuck:
+            if restarts >= config.max_restarts:
+                reason = f"not better than chance after {restarts + 1} tries"
+                return TrainOutcome((chance,), (), restarts, reason, model)
+            restarts += 1
+            lr *= config.restart_factor
+            continue
+        except _Diverged as error:
+            return TrainOutcome((chance,), (), restarts, str(error), model)
+        except torch.OutOfMemoryError:
+            return TrainOutcome((chance,), (), restarts, "out of memory", model)
+        return TrainOutcome(tuple(curve), tuple(losses), restarts, None, model)
+
+
+class _Stuck(Exception):
+    pass
+
+
+class _Diverged(Exception):
+    pass
+
+
+def _fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    xv: torch.Tensor | None,
+    yv: torch.Tensor | None,
+    config: TrainConfig,
+    lr: float,
+    shuffle: torch.Generator,
+    chance: float,
+) -> tuple[list[float], list[float]]:
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=config.betas, eps=config.eps)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(x)
+    curve: list[float] = []
+    losses: list[float] = []
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(n, generator=shuffle).to(x.device)
+        total = torch.zeros((), device=x.device)
+        for start in range(0, n, config.batch_size):
+            idx = order[start : start + config.batch_size]
+            loss = loss_fn(model(x.index_select(0, idx)), y.index_select(0, idx))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(idx)
+        mean_loss = float(total) / n  # one device sync per epoch
+        if not math.isfinite(mean_loss):
+            raise _Diverged(f"loss became {mean_loss} in epoch {epoch + 1}")
+        losses.append(mean_loss)
+        schedule.step()
+        if xv is not None and yv is not None:
+            curve.append(evaluate_accuracy(model, xv, yv))
+            if epoch == 0 and curve[0] <= chance + config.restart_margin:
+                raise _Stuck
+    return curve, losses

@@ -1,0 +1,106 @@
+"""Reading finished runs and training single architectures: what `rlnas show` and
+`rlnas train` call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rlnas.arch import parse
+from rlnas.config import ConfigError
+from rlnas.search import leaderboard, trial_seed
+from rlnas.store import FinalRecord, Store, TrialRecord
+
+__all__ = ["Row", "TrainReport", "open_run", "ranking", "train_architecture"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a run's leaderboard."""
+
+    rank: int
+    arch: str
+    val_acc: float
+    reward: float
+    params: int
+    flops: int
+    seconds: float
+    trial: int
+    test_acc: float | None
+
+
+def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], list[FinalRecord]]:
+    """The stored config, trials and final scores of a run; ConfigError if there is none."""
+    path = Path(run_dir) / "trials.db"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no trials.db in it)")
+    with Store(path) as store:
+        config = json.loads(store.get_meta("config") or "{}")
+        return config, store.trials(), store.finals()
+
+
+def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
+    """The leaderboard: one row per architecture, best reward first."""
+    tests = {f.arch: f.test_acc for f in finals}
+    return [
+        Row(
+            rank,
+            t.arch,
+            t.result.val_acc,
+            t.reward,
+            t.result.params,
+            t.result.flops,
+            t.result.seconds,
+            t.id,
+            tests.get(t.arch),
+        )
+        for rank, t in enumerate(leaderboard(trials), start=1)
+    ]
+
+
+def rows_to_json(rows: list[Row]) -> str:
+    return json.dumps([asdict(r) for r in rows], indent=2)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    arch: str
+    val_acc: float
+    test_acc: float
+    params: int
+    flops: int
+    seconds: float
+    failed: str | None
+
+
+def train_architecture(
+    arch_text: str,
+    dataset: str = "digits",
+    *,
+    data_dir: str | None = None,
+    epochs: int = 8,
+    seed: int = 0,
+    device: str = "auto",
+) -> TrainReport:
+    """Train one architecture on the train split; report best validation accuracy and the
+    test accuracy of the trained model."""
+    from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
+    from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy
+
+    arch = parse(arch_text)
+    evaluator = TrainingEvaluator(
+        DataSpec(dataset, data_dir), TrainConfig(epochs=epochs), device=device
+    )
+    if arch.num_classes != evaluator.num_classes:
+        raise ConfigError(
+            f"{arch_text} ends in {arch.num_classes} classes but {dataset} has "
+            f"{evaluator.num_classes}; end it in SM({evaluator.num_classes})"
+        )
+    result, model = evaluator.train_model(arch, trial_seed(seed, arch))
+    s = evaluator.split
+    test = evaluate_accuracy(model, s.x_test.to(evaluator.device), s.y_test.to(evaluator.device))
+    return TrainReport(
+        str(arch), result.val_acc, test, result.params, result.flops, result.seconds, result.error
+    )

@@ -1,0 +1,117 @@
+"""The search-space contract: a finite-horizon MDP whose terminal states are architectures."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from rlnas.arch import Architecture, Layer
+
+__all__ = ["SearchSpace", "State"]
+
+State = TypeVar("State", bound=Hashable)
+
+
+class SearchSpace(ABC, Generic[State]):
+    """A finite-horizon MDP over layers.
+
+    Call protocol: start from :meth:`initial_state`, pick one of :meth:`actions` (ids into
+    :attr:`vocabulary`, legal ones only), :meth:`step` to the next state, until
+    :meth:`is_terminal`; then :meth:`architecture` is the network the path describes.
+    Every method is pure: states are immutable and nothing mutates in place. Every
+    strategy and the Gymnasium environment act on this one interface, so a new space works
+    with all of them.
+    """
+
+    #: Registered name of the space, e.g. ``"metaqnn"``.
+    name: str = ""
+    #: Every action the space can ever offer; an action id is an index into it.
+    vocabulary: tuple[Layer, ...] = ()
+
+    @abstractmethod
+    def initial_state(self) -> State:
+        """The empty network."""
+
+    @abstractmethod
+    def actions(self, state: State) -> tuple[int, ...]:
+        """Legal action ids in ``state``, ascending; empty exactly when ``state`` is terminal."""
+
+    @abstractmethod
+    def step(self, state: State, action: int) -> State:
+        """The state after taking legal ``action``; raises ``ValueError`` for an illegal one."""
+
+    @abstractmethod
+    def is_terminal(self, state: State) -> bool:
+        """True when the path is a complete architecture."""
+
+    @abstractmethod
+    def architecture(self, state: State) -> Architecture:
+        """The architecture of a terminal state."""
+
+    @abstractmethod
+    def key(self, state: State) -> Hashable:
+        """The abstraction of ``state`` that tabular methods index by (e.g. binned sizes)."""
+
+    @abstractmethod
+    def encode(self, state: State) -> np.ndarray:
+        """A fixed-length float32 vector describing ``state``, for neural controllers."""
+
+    @property
+    @abstractmethod
+    def horizon(self) -> int:
+        """The most actions any path can take."""
+
+    def config(self) -> dict[str, Any]:
+        """Everything that defines the space, JSON-serialisable (for fingerprints)."""
+        return {"name": self.name}
+
+    # Derived helpers: the same for every space.
+
+    def action_mask(self, state: State) -> np.ndarray:
+        """Boolean mask over the vocabulary, True for legal actions."""
+        mask = np.zeros(len(self.vocabulary), dtype=bool)
+        mask[list(self.actions(state))] = True
+        return mask
+
+    def rollout(self, actions: Sequence[int]) -> State:
+        """Follow ``actions`` from the initial state, checking each is legal."""
+        state = self.initial_state()
+        for action in actions:
+            state = self.step(state, action)
+        return state
+
+    def trajectory(self, arch: Architecture) -> tuple[int, ...]:
+        """The action ids that produce ``arch``; ``ValueError`` if the space cannot."""
+        index = {layer: i for i, layer in enumerate(self.vocabulary)}
+        state = self.initial_state()
+        ids = []
+        for layer in arch.layers:
+            action = index.get(layer)
+            if action is None or action not in self.actions(state):
+                raise ValueError(f"{arch} is not in the {self.name} space: {layer} is not allowed")
+            ids.append(action)
+            state = self.step(state, action)
+        if not self.is_terminal(state):
+            raise ValueError(f"{arch} does not end in a terminal state of the {self.name} space")
+        return tuple(ids)
+
+    def contains(self, arch: Architecture) -> bool:
+        try:
+            self.trajectory(arch)
+        except ValueError:
+            return False
+        return True
+
+    def sample(self, rng: np.random.Generator) -> tuple[Architecture, tuple[int, ...]]:
+        """A uniformly random legal path (uniform over actions at each step)."""
+        state = self.initial_state()
+        ids = []
+        while not self.is_terminal(state):
+            legal = self.actions(state)
+            action = legal[int(rng.integers(len(legal)))]
+            ids.append(action)
+            state = self.step(state, action)
+        return self.architecture(state), tuple(ids)

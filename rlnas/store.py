@@ -1,0 +1,219 @@
+"""The SQLite trial store (WAL mode), one file per run: ``RUN_DIR/trials.db``.
+
+Protocol: each finished trial is committed in one transaction together with the
+strategy checkpoint taken right after the strategy observed it, so a run killed at any
+moment resumes exactly from its last committed trial. Finished trials may not be
+modified (a trigger enforces it). Results are cached by (evaluator fingerprint,
+architecture). The store keeps rows and plain state dicts, never strategy objects.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlnas.evaluation.result import EvalResult
+
+__all__ = ["FinalRecord", "Store", "StoreError", "TrialRecord"]
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY,
+    arch TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reward REAL NOT NULL,
+    val_acc REAL NOT NULL,
+    params INTEGER NOT NULL,
+    flops INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    new INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS trials_are_final BEFORE UPDATE ON trials
+BEGIN SELECT RAISE(ABORT, 'finished trials may not be modified'); END;
+CREATE TABLE IF NOT EXISTS cache (
+    fingerprint TEXT NOT NULL, arch TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, arch)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY, trial_id INTEGER NOT NULL, state BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS finals (
+    arch TEXT PRIMARY KEY, rank INTEGER NOT NULL, val_acc REAL NOT NULL,
+    test_acc REAL NOT NULL, epochs INTEGER NOT NULL, seconds REAL NOT NULL, result TEXT NOT NULL
+);
+"""
+
+
+class StoreError(RuntimeError):
+    """The store file is not an rlnas store, or is from an incompatible version."""
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One proposal and its outcome, as stored. ``new`` is False for a cache replay."""
+
+    id: int
+    arch: str
+    actions: tuple[int, ...]
+    reward: float
+    result: EvalResult
+    new: bool
+    info: dict[str, float] = field(default_factory=dict)
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class FinalRecord:
+    """A top architecture retrained on train+validation and scored on the test split."""
+
+    arch: str
+    rank: int
+    val_acc: float
+    test_acc: float
+    epochs: int
+    seconds: float
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class Store:
+    """A run's trials, result cache, strategy checkpoint and final scores."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path} is not an rlnas trial store ({error})") from None
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has store schema {version}; this rlnas reads {SCHEMA_VERSION}"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def add_trial(
+        self,
+        trial: TrialRecord,
+        *,
+        fingerprint: str,
+        checkpoint: dict[str, Any] | None = None,
+        checkpoint_name: str = "strategy",
+    ) -> None:
+        """Commit ``trial``, its cache entry and the strategy checkpoint atomically."""
+        r = trial.result
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    trial.id, trial.arch, json.dumps(list(trial.actions)), r.status.value,
+                    trial.reward, r.val_acc, r.params, r.flops, r.seconds, int(trial.new),
+                    json.dumps(trial.info, sort_keys=True), r.to_json(),
+                    trial.created or time.time(),
+                ),
+            )  # fmt: skip
+            if trial.new:
+                db.execute(
+                    "INSERT OR IGNORE INTO cache VALUES (?, ?, ?)",
+                    (fingerprint, trial.arch, r.to_json()),
+                )
+            if checkpoint is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                    (checkpoint_name, trial.id, pickle.dumps(checkpoint, protocol=5)),
+                )
+
+    def trials(self) -> list[TrialRecord]:
+        """Every committed trial, in order."""
+        rows = self._db.execute(
+            "SELECT id, arch, actions, reward, result, new, info, created FROM trials ORDER BY id"
+        ).fetchall()
+        return [
+            TrialRecord(
+                id=row[0],
+                arch=row[1],
+                actions=tuple(json.loads(row[2])),
+                reward=row[3],
+                result=EvalResult.from_json(row[4]),
+                new=bool(row[5]),
+                info=json.loads(row[6]),
+                created=row[7],
+            )
+            for row in rows
+        ]
+
+    def cache(self, fingerprint: str) -> dict[str, EvalResult]:
+        """Every cached result for evaluators with this fingerprint, by architecture string."""
+        rows = self._db.execute(
+            "SELECT arch, result FROM cache WHERE fingerprint = ?", (fingerprint,)
+        ).fetchall()
+        return {arch: EvalResult.from_json(text) for arch, text in rows}
+
+    def checkpoint(self, name: str = "strategy") -> tuple[int, dict[str, Any]] | None:
+        """The last checkpoint and the id of the trial it was taken after, if any."""
+        row = self._db.execute(
+            "SELECT trial_id, state FROM checkpoints WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), pickle.loads(row[1]))
+
+    def add_final(self, final: FinalRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO finals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    final.arch, final.rank, final.val_acc, final.test_acc,
+                    final.epochs, final.seconds, json.dumps(final.result, sort_keys=True),
+                ),
+            )  # fmt: skip
+
+    def finals(self) -> list[FinalRecord]:
+        rows = self._db.execute(
+            "SELECT arch, rank, val_acc, test_acc, epochs, seconds, result "
+            "FROM finals ORDER BY rank"
+        ).fetchall()
+        return [FinalRecord(*row[:6], result=json.loads(row[6])) for row in rows]

@@ -1,0 +1,175 @@
+"""MetaQNN's tabular Q-learning (Baker et al. 2017).
+
+Q starts at 0.5 everywhere; the reward comes only on the last transition; after each
+trained model the agent replays ``replay_size`` trajectories sampled (with replacement)
+from every past trial, updating each in reverse order with
+
+    Q(s, a) <- (1 - alpha) Q(s, a) + alpha (r + gamma max_a' Q(s', a'))
+
+(max over a terminal state is 0). Actions are epsilon-greedy with random tie-breaking;
+epsilon follows a schedule counted in unique trained models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rlnas.spaces.base import SearchSpace
+from rlnas.strategies.base import Feedback, Proposal, Strategy
+
+__all__ = ["PAPER_SCHEDULE", "EpsilonSchedule", "QLearning"]
+
+#: The paper's schedule: (epsilon, unique models trained at it).
+PAPER_SCHEDULE: tuple[tuple[float, int], ...] = (
+    (1.0, 1500),
+    (0.9, 100),
+    (0.8, 100),
+    (0.7, 100),
+    (0.6, 150),
+    (0.5, 150),
+    (0.4, 150),
+    (0.3, 150),
+    (0.2, 150),
+    (0.1, 150),
+)
+
+
+class EpsilonSchedule:
+    """Piecewise-constant epsilon over the count of unique trained models.
+
+    >>> s = EpsilonSchedule.scaled(PAPER_SCHEDULE, budget=270)
+    >>> s.steps[:3]
+    ((1.0, 150), (0.9, 10), (0.8, 10))
+    >>> s.epsilon(0), s.epsilon(150), s.epsilon(269), s.epsilon(10_000)
+    (1.0, 0.9, 0.1, 0.1)
+    """
+
+    def __init__(self, steps: Sequence[tuple[float, int]]) -> None:
+        if not steps or any(not 0 <= eps <= 1 or count < 0 for eps, count in steps):
+            raise ValueError("epsilon schedule steps must be (epsilon in [0, 1], count >= 0)")
+        self.steps = tuple((float(eps), int(count)) for eps, count in steps)
+
+    @classmethod
+    def scaled(cls, steps: Sequence[tuple[float, int]], budget: int) -> EpsilonSchedule:
+        """``steps`` with counts scaled to sum to ``budget`` (largest-remainder rounding)."""
+        total = sum(count for _, count in steps)
+        exact = [count * budget / total for _, count in steps]
+        counts = [int(x) for x in exact]
+        by_remainder = sorted(range(len(steps)), key=lambda i: (counts[i] - exact[i], i))
+        for i in by_remainder[: budget - sum(counts)]:
+            counts[i] += 1
+        return cls([(eps, n) for (eps, _), n in zip(steps, counts, strict=True)])
+
+    def epsilon(self, trained: int) -> float:
+        """Epsilon once ``trained`` unique models have been trained."""
+        for eps, count in self.steps:
+            if trained < count:
+                return eps
+            trained -= count
+        return self.steps[-1][0]
+
+
+class QLearning(Strategy):
+    name = "qlearning"
+
+    def __init__(
+        self,
+        space: SearchSpace[Any],
+        *,
+        budget: int,
+        seed: int,
+        alpha: float = 0.01,
+        gamma: float = 1.0,
+        q_init: float = 0.5,
+        replay_size: int = 100,
+        schedule: Sequence[tuple[float, int]] | None = None,
+    ) -> None:
+        super().__init__(space, budget=budget, seed=seed)
+        self.alpha, self.gamma, self.q_init, self.replay_size = alpha, gamma, q_init, replay_size
+        self.schedule = (
+            EpsilonSchedule(schedule)
+            if schedule is not None
+            else EpsilonSchedule.scaled(PAPER_SCHEDULE, budget)
+        )
+        self.rng = np.random.default_rng(seed)
+        self.q: dict[tuple[Hashable, int], float] = {}
+        self.replay: list[tuple[tuple[int, ...], float]] = []
+        self.trained = 0  # unique models trained: the schedule's clock
+        self._paths: dict[tuple[int, ...], list[Any]] = {}  # derived: states along a path
+
+    @property
+    def epsilon(self) -> float:
+        return self.schedule.epsilon(self.trained)
+
+    def propose(self) -> Proposal:
+        epsilon = self.epsilon
+        state = self.space.initial_state()
+        actions = []
+        while not self.space.is_terminal(state):
+            legal = self.space.actions(state)
+            if self.rng.random() < epsilon:
+                action = legal[int(self.rng.integers(len(legal)))]
+            else:
+                action = self._greedy(state, legal)
+            actions.append(action)
+            state = self.space.step(state, action)
+        return Proposal(self.space.architecture(state), tuple(actions), {"epsilon": epsilon})
+
+    def _greedy(self, state: Any, legal: tuple[int, ...]) -> int:
+        key = self.space.key(state)
+        values = np.array([self.q.get((key, a), self.q_init) for a in legal])
+        best = np.flatnonzero(values == values.max())
+        return legal[int(best[int(self.rng.integers(len(best)))])]
+
+    def observe(self, feedback: Feedback) -> None:
+        if feedback.new:
+            self.trained += 1
+        self.replay.append((feedback.proposal.actions, float(feedback.reward)))
+        for i in self.rng.integers(len(self.replay), size=self.replay_size):
+            actions, reward = self.replay[int(i)]
+            self.update(actions, reward)
+
+    def update(self, actions: tuple[int, ...], reward: float) -> None:
+        """One Q-update along a trajectory, in reverse order (reward on the last step only)."""
+        states = self._states(actions)
+        target_next = 0.0  # value of the terminal state
+        for t in reversed(range(len(actions))):
+            key = (self.space.key(states[t]), actions[t])
+            r = reward if t == len(actions) - 1 else 0.0
+            if t < len(actions) - 1:
+                target_next = self.max_q(states[t + 1])
+            old = self.q.get(key, self.q_init)
+            self.q[key] = (1 - self.alpha) * old + self.alpha * (r + self.gamma * target_next)
+
+    def max_q(self, state: Any) -> float:
+        legal = self.space.actions(state)
+        if not legal:
+            return 0.0
+        key = self.space.key(state)
+        return max(self.q.get((key, a), self.q_init) for a in legal)
+
+    def _states(self, actions: tuple[int, ...]) -> list[Any]:
+        states = self._paths.get(actions)
+        if states is None:
+            states = [self.space.initial_state()]
+            for action in actions:
+                states.append(self.space.step(states[-1], action))
+            self._paths[actions] = states
+        return states
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "q": list(self.q.items()),
+            "replay": list(self.replay),
+            "trained": self.trained,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q = {(key, int(action)): float(v) for (key, action), v in state["q"]}
+        self.replay = [(tuple(a), float(r)) for a, r in state["replay"]]
+        self.trained = int(state["trained"])
+        self.rng.bit_generator.state = state["rng"]

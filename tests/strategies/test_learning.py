@@ -1,0 +1,38 @@
+"""Every strategy must find the fake evaluator's optimum better than random search."""
+
+import numpy as np
+import pytest
+
+from rlnas.config import SearchConfig
+from rlnas.search import run_search
+from rlnas.spaces import make_space
+from rlnas.strategies import STRATEGIES
+from rlnas.testing import FakeEvaluator
+
+SEEDS = range(6)
+BUDGET = 300
+
+
+def outcome(strategy, seed, tmp_path):
+    space = make_space("metaqnn", input_shape=(1, 8, 8), num_classes=10)
+    fake = FakeEvaluator(space, seed=seed)
+    config = SearchConfig(
+        strategy=strategy,
+        budget=BUDGET,
+        seed=seed,
+        top_k=0,
+        run_dir=str(tmp_path / f"{strategy}{seed}"),
+    )
+    summary = run_search(config, evaluator=fake)
+    values = sorted({t.arch: t.reward for t in summary.trials}.values(), reverse=True)
+    return values[0], float(np.mean(values[:10]))
+
+
+@pytest.mark.parametrize("strategy", sorted(set(STRATEGIES) - {"random"}))
+def test_strategy_beats_random_search_on_the_fake_evaluator(strategy, tmp_path):
+    ours = np.array([outcome(strategy, s, tmp_path) for s in SEEDS])
+    rand = np.array([outcome("random", s, tmp_path) for s in SEEDS])
+    best_ours, best_rand = ours[:, 0].mean(), rand[:, 0].mean()
+    top_ours, top_rand = ours[:, 1].mean(), rand[:, 1].mean()
+    assert best_ours > best_rand, (best_ours, best_rand)
+    assert top_ours > top_rand + 0.02, (top_ours, top_rand)

@@ -1,0 +1,108 @@
+"""The search loop with the fake evaluator: determinism, exact resume, run-dir safety."""
+
+import dataclasses
+
+import pytest
+
+from rlnas.config import ConfigError, SearchConfig
+from rlnas.search import run_search
+from rlnas.spaces import make_space
+from rlnas.store import Store
+from rlnas.testing import FakeEvaluator
+
+SPACE = make_space("metaqnn", input_shape=(1, 8, 8), num_classes=10)
+
+
+def fake(noise=0.02):
+    return FakeEvaluator(SPACE, seed=1, noise=noise)
+
+
+def rows(run_dir):
+    with Store(run_dir / "trials.db") as store:
+        trials = [dataclasses.replace(t, created=0.0) for t in store.trials()]
+        return trials, store.finals(), store.checkpoint()
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashingFake(FakeEvaluator):
+    """Dies (like a killed process) when asked for its n-th new model."""
+
+    def __init__(self, after):
+        super().__init__(SPACE, seed=1, noise=0.02)
+        self.left = after
+
+    def evaluate(self, arch, seed):
+        self.left -= 1
+        if self.left < 0:
+            raise Crash
+        return super().evaluate(arch, seed)
+
+
+@pytest.mark.parametrize("strategy", ["qlearning", "random"])
+def test_same_seed_gives_an_identical_store(tmp_path, strategy):
+    config = SearchConfig(strategy=strategy, budget=80, seed=5, top_k=3)
+    run_search(dataclasses.replace(config, run_dir=str(tmp_path / "a")), evaluator=fake())
+    run_search(dataclasses.replace(config, run_dir=str(tmp_path / "b")), evaluator=fake())
+    assert rows(tmp_path / "a") == rows(tmp_path / "b")
+    other = dataclasses.replace(config, seed=6, run_dir=str(tmp_path / "c"))
+    run_search(other, evaluator=fake())
+    assert rows(tmp_path / "c")[0] != rows(tmp_path / "a")[0]
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 17, 59])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, crash_after):
+    config = SearchConfig(budget=60, seed=2, top_k=2)
+    run_search(dataclasses.replace(config, run_dir=str(tmp_path / "whole")), evaluator=fake())
+    broken = dataclasses.replace(config, run_dir=str(tmp_path / "broken"))
+    with pytest.raises(Crash):
+        run_search(broken, evaluator=CrashingFake(crash_after))
+    run_search(broken, resume=True, evaluator=fake())
+    assert rows(tmp_path / "broken") == rows(tmp_path / "whole")
+
+
+def test_budget_counts_unique_models(tmp_path):
+    summary = run_search(SearchConfig(budget=40, top_k=0, run_dir=str(tmp_path)), evaluator=fake())
+    assert sum(t.new for t in summary.trials) == 40
+    assert len({t.arch for t in summary.trials}) == 40
+    replays = [t for t in summary.trials if not t.new]
+    first = {t.arch: t for t in summary.trials if t.new}
+    assert all(t.result == first[t.arch].result for t in replays)
+
+
+def test_a_run_dir_holding_a_search_is_not_overwritten(tmp_path):
+    config = SearchConfig(budget=10, top_k=1, run_dir=str(tmp_path))
+    run_search(config, evaluator=fake())
+    before = rows(tmp_path)
+    with pytest.raises(ConfigError, match="already holds a search; pass --resume"):
+        run_search(config, evaluator=fake())
+    with pytest.raises(ConfigError, match="cannot resume with seed=9"):
+        run_search(dataclasses.replace(config, seed=9), resume=True, evaluator=fake())
+    assert rows(tmp_path) == before
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        run_search(dataclasses.replace(config, run_dir=str(tmp_path / "empty")), resume=True)
+
+
+def test_resume_can_extend_time_limit_and_top_k_is_retrained(tmp_path):
+    config = SearchConfig(budget=30, top_k=3, run_dir=str(tmp_path))
+    summary = run_search(config, evaluator=fake(noise=0))
+    assert [f.rank for f in summary.finals] == [1, 2, 3]
+    best = max(summary.trials, key=lambda t: t.reward)
+    assert summary.finals[0].arch == best.arch
+    assert summary.stopped == "budget"
+
+
+def test_time_limit_stops_the_search(tmp_path):
+    class Slow(FakeEvaluator):
+        def evaluate(self, arch, seed):
+            import time
+
+            time.sleep(0.05)
+            return super().evaluate(arch, seed)
+
+    config = SearchConfig(budget=1000, top_k=0, time_limit=0.3, run_dir=str(tmp_path))
+    summary = run_search(config, evaluator=Slow(SPACE, seed=1))
+    assert summary.stopped == "time limit"
+    assert 1 <= sum(t.new for t in summary.trials) < 20
