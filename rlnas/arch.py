@@ -87,7 +87,10 @@ class Pool(Layer):
     token: ClassVar[str] = "P"
 
     def output_size(self, size: int) -> int:
-        return -(-max(size - self.size, 0) // self.stride) + 1  # ceil((R - f) / l) + 1
+        out = -(-max(size - self.size, 0) // self.stride) + 1  # ceil((R - f) / l) + 1
+        if (out - 1) * self.stride >= size:  # a last window starting past the input is dropped
+            out -= 1
+        return out
 
 
 @dataclass(frozen=True)
