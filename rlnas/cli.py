@@ -117,13 +117,23 @@ def _show(args: argparse.Namespace) -> int:
         title=f"{args.run}: {len(trials)} trials, "
         f"{config.get('strategy')} on {config.get('dataset')}"
     )
-    for name in ("rank", "architecture", "val acc", "test acc", "params", "FLOPs", "seconds"):
+    for name in (
+        "rank",
+        "architecture",
+        "val acc",
+        "test acc",
+        "params",
+        "FLOPs",
+        "seconds",
+        "status",
+    ):
         table.add_column(name, justify="left" if name == "architecture" else "right")
     for r in rows:
         test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
         table.add_row(
             str(r.rank), r.arch, f"{r.val_acc:.4f}", test, f"{r.params:,}", f"{r.flops:,}",
             f"{r.seconds:.1f}",
+            r.status,
         )  # fmt: skip
     Console(width=max(120, Console().width)).print(table)
     return 0

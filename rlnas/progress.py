@@ -10,6 +10,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -30,7 +31,7 @@ class ConsoleMonitor(Monitor):
         self.console = Console(file=self.stream, highlight=False)
         self.live = self.console.is_terminal if live is None else live
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
         self.console.print(
@@ -65,10 +66,11 @@ class ConsoleMonitor(Monitor):
         r = record.result
         source = "new   " if record.new else "cached"
         state = "" if r.ok else f"  FAILED: {r.error}"
+        took = f"{r.seconds:5.1f}s" if record.new else "    - "
         self.console.print(
             f"trial {record.id:4d} {source} {status.trained:4d}/{status.budget}  "
             f"val {r.val_acc:.4f}  reward {record.reward:.4f}  {eps}{best}  "
-            f"{r.seconds:5.1f}s  {record.arch}{state}",
+            f"{took}  {record.arch}{state}",
             soft_wrap=True,
         )
 
@@ -90,9 +92,12 @@ class ConsoleMonitor(Monitor):
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-        share = 1 - summary.train_seconds / summary.elapsed if summary.elapsed else 0.0
+        search = summary.search_seconds
+        share = 1 - summary.train_seconds / search if search else 0.0
         self.console.print(
-            f"stopped ({summary.stopped}) after {len(summary.trials)} trials in "
-            f"{summary.elapsed:.1f}s ({share:.1%} outside child training). "
-            f"See: rlnas show {summary.run_dir}"
+            f"stopped ({summary.stopped}) after {len(summary.trials)} trials; search "
+            f"{search:.1f}s ({share:.1%} of it outside child training), "
+            f"total {summary.elapsed:.1f}s",
+            soft_wrap=True,
         )
+        self.console.print(f"see: rlnas show {summary.run_dir}", soft_wrap=True)

@@ -28,6 +28,7 @@ class Row:
     flops: int
     seconds: float
     trial: int
+    status: str
     test_acc: float | None
 
 
@@ -54,6 +55,7 @@ def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
             t.result.flops,
             t.result.seconds,
             t.id,
+            t.result.status.value,
             tests.get(t.arch),
         )
         for rank, t in enumerate(leaderboard(trials), start=1)

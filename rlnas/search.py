@@ -59,8 +59,10 @@ class SearchSummary:
     finals: list[FinalRecord]
     #: Why the search stopped: budget, time limit, converged or interrupted.
     stopped: str
-    #: Wall seconds of this invocation, and of it those spent training children.
+    #: Wall seconds of this invocation; of the search phase (final retraining excluded);
+    #: and of the search phase, those spent training children.
     elapsed: float
+    search_seconds: float
     train_seconds: float
 
 
@@ -218,15 +220,18 @@ class _Loop:
 
     def run(self) -> SearchSummary:
         self.monitor.on_start(self.config, self.status())
-        stopped = "budget"
+        stopped = "interrupted"
+        search_seconds = 0.0
         try:
             stopped = self.search()
+            search_seconds = time.perf_counter() - self.start
             self.final_training()
         except KeyboardInterrupt:
             stopped = "interrupted"
+        elapsed = time.perf_counter() - self.start
         summary = SearchSummary(
             self.run_dir, self.trials, self.store.finals(), stopped,
-            time.perf_counter() - self.start, self.train_seconds,
+            elapsed, search_seconds or elapsed, self.train_seconds,
         )  # fmt: skip
         self.monitor.on_end(summary)
         return summary
@@ -268,7 +273,7 @@ class _Loop:
     def final_training(self) -> None:
         """Retrain the top-k architectures on train+validation and score them on test."""
         done = {f.arch for f in self.store.finals()}
-        ranked = leaderboard(self.trials)[: self.config.top_k]
+        ranked = [t for t in leaderboard(self.trials) if t.result.ok][: self.config.top_k]
         self.monitor.on_final_start(len(ranked))
         for rank, trial in enumerate(ranked, start=1):
             if trial.arch in done:
@@ -287,12 +292,12 @@ class _Loop:
 
 
 def leaderboard(trials: list[TrialRecord]) -> list[TrialRecord]:
-    """One row per architecture (its first trial), successful ones only, best reward first."""
+    """One row per architecture (its first trial), best reward first, failures last."""
     first: dict[str, TrialRecord] = {}
     for trial in trials:
-        if trial.result.ok and trial.arch not in first:
+        if trial.arch not in first:
             first[trial.arch] = trial
-    return sorted(first.values(), key=lambda t: (-t.reward, t.id))
+    return sorted(first.values(), key=lambda t: (not t.result.ok, -t.reward, t.id))
 
 
 def model_id(arch: str) -> str:

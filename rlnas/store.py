@@ -216,4 +216,7 @@ class Store:
             "SELECT arch, rank, val_acc, test_acc, epochs, seconds, result "
             "FROM finals ORDER BY rank"
         ).fetchall()
-        return [FinalRecord(*row[:6], result=json.loads(row[6])) for row in rows]
+        return [
+            FinalRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+            for row in rows
+        ]

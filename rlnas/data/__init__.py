@@ -1,0 +1,32 @@
+"""The data-set registry: digits (embedded), MNIST and Fashion-MNIST (IDX), CIFAR-10,
+``npz:PATH`` and ``folder:PATH``; deterministic splits; everything as in-memory tensors.
+
+>>> ds = load_dataset("digits")
+>>> ds.input_shape, ds.num_classes
+((1, 8, 8), 10)
+>>> split = split_dataset(ds, val_fraction=0.2, seed=0)
+>>> len(split.x_train) + len(split.x_val) == len(ds.x_train)
+True
+"""
+
+from rlnas.data.loaders import (
+    Dataset,
+    DatasetError,
+    DatasetInfo,
+    Split,
+    list_datasets,
+    load_dataset,
+    read_idx,
+    split_dataset,
+)
+
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "DatasetInfo",
+    "Split",
+    "list_datasets",
+    "load_dataset",
+    "read_idx",
+    "split_dataset",
+]

@@ -29,7 +29,8 @@ class DataSpec:
     data_dir: str | None = None
     val_fraction: float = 0.2
     split_seed: int = 0
-    download: bool = False
+    #: Fetch through torchvision when the files are not found and torchvision is installed.
+    download: bool = True
 
     def load(self) -> Split:
         dataset = load_dataset(self.name, self.data_dir, download=self.download)

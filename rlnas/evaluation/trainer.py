@@ -39,6 +39,9 @@ class TrainConfig:
     max_restarts: int = 5
     restart_factor: float = 0.4
     restart_margin: float = 0.05
+    #: The check waits for the first epoch that ends after this many optimiser steps (or
+    #: the last epoch): on small data one epoch is too few steps to judge (digits: 9).
+    restart_min_steps: int = 100
     #: Dropout and batch-norm options of the built network.
     build: BuildOptions = field(default_factory=BuildOptions)
 
@@ -163,6 +166,8 @@ def _fit(
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
     loss_fn = nn.CrossEntropyLoss()
     n = len(x)
+    steps_per_epoch = -(-n // config.batch_size)
+    check_epoch = min(-(-config.restart_min_steps // steps_per_epoch), config.epochs) - 1
     curve: list[float] = []
     losses: list[float] = []
     for epoch in range(config.epochs):
@@ -183,6 +188,6 @@ def _fit(
         schedule.step()
         if xv is not None and yv is not None:
             curve.append(evaluate_accuracy(model, xv, yv))
-            if epoch == 0 and curve[0] <= chance + config.restart_margin:
+            if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
                 raise _Stuck
     return curve, losses

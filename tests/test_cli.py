@@ -1,0 +1,91 @@
+"""The command line as a user meets it: the quick start, `show`, `train`, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rlnas.cli import main
+
+FAST = ["--epochs", "1", "--final-epochs", "1", "--top-k", "1", "--device", "cpu"]
+
+
+def rlnas(*args, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlnas", *args], capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+@pytest.mark.slow
+def test_quick_start_search_then_show(tmp_path):
+    run = tmp_path / "run"
+    proc = rlnas("search", "--budget", "4", *FAST, "--run-dir", str(run), "--final-epochs", "5")
+    assert "stopped (budget)" in proc.stderr and "rlnas show" in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("trial")]) >= 4
+    assert (run / "config.json").is_file()
+    shown = rlnas("show", str(run))
+    assert "C(" in shown.stdout or "SM(" in shown.stdout or "GAP(" in shown.stdout
+    rows = json.loads(rlnas("show", str(run), "--json").stdout)
+    assert len(rows) == 4 and [r["rank"] for r in rows] == [1, 2, 3, 4]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert rows[: len(ok)] == ok  # failures rank last
+    assert [r["val_acc"] for r in ok] == sorted((r["val_acc"] for r in ok), reverse=True)
+    assert ok, rows
+    assert rows[0]["test_acc"] is not None and 0.5 < rows[0]["test_acc"] <= 1
+    assert all(r["params"] > 0 for r in rows)
+
+
+def test_train_prints_validation_and_test_accuracy(capsys):
+    code = main(
+        ["train", "[C(16,3,1), P(2,2), FC(32), SM(10)]", "--epochs", "3", "--device", "cpu"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    val = float(out.split("validation accuracy")[1].split()[0])
+    test = float(out.split("test accuracy")[1].split()[0])
+    assert val > 0.5 and test > 0.5  # 3 epochs on digits are far above chance (0.1)
+
+
+def test_datasets_lists_digits(capsys):
+    assert main(["datasets"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("digits"))
+    assert "yes" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "--budget", "0"], "--budget must be at least 1"),
+        (["search", "--budget", "many"], "invalid int value"),
+        (["search", "--dataset", "nope", "--run-dir", "{tmp}/x"], "nope"),
+        (["search", "--strategy", "magic", "--run-dir", "{tmp}/y"], "unknown strategy 'magic'"),
+        (["search", "--time-limit", "soon"], "invalid duration"),
+        (["search", "--resume"], "--resume needs --run-dir"),
+        (["search", "--config", "{tmp}/none.toml"], "does not exist"),
+        (["train", "[C(8,3), SM(10)]"], "position 6"),
+        (["train", "[C(8,3,1), SM(3)]"], "ends in 3 classes"),
+        (["show", "{tmp}"], "not a run directory"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path, args, message):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    proc = rlnas(*args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.slow
+def test_existing_run_is_not_touched_without_resume(tmp_path):
+    run = tmp_path / "run"
+    rlnas("search", "--budget", "2", *FAST, "--run-dir", str(run))
+    before = (run / "trials.db").read_bytes()
+    proc = rlnas("search", "--budget", "2", *FAST, "--run-dir", str(run), check=False)
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+    assert (run / "trials.db").read_bytes() == before
