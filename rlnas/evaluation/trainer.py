@@ -117,8 +117,14 @@ def train(
     reason instead of raising. Without ``val`` there are no restarts.
     """
     device = torch.device(device)
-    x, y = data[0].to(device), data[1].to(device)
-    xv, yv = (val[0].to(device), val[1].to(device)) if val is not None else (None, None)
+    # channels-last: oneDNN's (and cuDNN's) fast convolution layout; ~20% faster on CPU
+    fast = torch.channels_last
+    x, y = data[0].to(device).contiguous(memory_format=fast), data[1].to(device)
+    xv, yv = (
+        (val[0].to(device).contiguous(memory_format=fast), val[1].to(device))
+        if val is not None
+        else (None, None)
+    )
     input_shape = (x.shape[1], x.shape[2], x.shape[3])
     chance = 1.0 / num_classes
     lr = config.learning_rate
@@ -126,7 +132,8 @@ def train(
     while True:
         torch.manual_seed(seed + 7919 * restarts)  # init and dropout
         shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
-        model = build(arch, input_shape, num_classes, config.build).to(device)
+        model = build(arch, input_shape, num_classes, config.build)
+        model = model.to(device, memory_format=fast)
         try:
             curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance)
         except _Stuck:
@@ -162,7 +169,9 @@ def _fit(
     shuffle: torch.Generator,
     chance: float,
 ) -> tuple[list[float], list[float]]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=config.betas, eps=config.eps)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=lr, betas=config.betas, eps=config.eps, foreach=True
+    )
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
     loss_fn = nn.CrossEntropyLoss()
     n = len(x)
