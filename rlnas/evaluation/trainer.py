@@ -7,6 +7,7 @@ Python work). Everything is seeded: the same seed gives the same result on CPU.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,12 +110,14 @@ def train(
     config: TrainConfig,
     seed: int,
     device: torch.device | str = "cpu",
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainOutcome:
     """Train ``arch`` on ``data``; validate each epoch on ``val`` (if given).
 
     Tensors may live on any device; they are moved to ``device`` once. Returns the curve
     and the trained model; a NaN loss or running out of memory returns ``failed`` with the
-    reason instead of raising. Without ``val`` there are no restarts.
+    reason instead of raising. Without ``val`` there are no restarts. ``on_epoch(epoch,
+    model)`` is called after each epoch (epoch 0 again after a restart).
     """
     device = torch.device(device)
     # channels-last: oneDNN's (and cuDNN's) fast convolution layout; ~20% faster on CPU
@@ -133,9 +136,9 @@ def train(
         torch.manual_seed(seed + 7919 * restarts)  # init and dropout
         shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
         model = build(arch, input_shape, num_classes, config.build)
-        model = model.to(device, memory_format=fast)
+        model = model.to(device).to(memory_format=fast)  # type: ignore[call-overload]
         try:
-            curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance)
+            curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance, on_epoch)
         except _Stuck:
             if restarts >= config.max_restarts:
                 reason = f"not better than chance after {restarts + 1} tries"
@@ -168,6 +171,7 @@ def _fit(
     lr: float,
     shuffle: torch.Generator,
     chance: float,
+    on_epoch: Callable[[int, nn.Module], None] | None,
 ) -> tuple[list[float], list[float]]:
     optimizer = torch.optim.Adam(
         model.parameters(), lr=lr, betas=config.betas, eps=config.eps, foreach=True
@@ -199,4 +203,6 @@ def _fit(
             curve.append(evaluate_accuracy(model, xv, yv))
             if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
                 raise _Stuck
+        if on_epoch is not None:
+            on_epoch(epoch, model)
     return curve, losses
