@@ -1,0 +1,3 @@
+"""rlnas: neural architecture search by reinforcement learning."""
+
+__version__ = "0.1.0"

@@ -41,11 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="search for an architecture (MetaQNN Q-learning by default)")
     s.add_argument("--config", help="TOML file with settings (flags override it)")
     s.add_argument(
-        "--dataset", help="digits (default), mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH"
+        "--dataset",
+        help="digits (default), mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH, "
+        "or tabular:digits-tiny (a pre-trained table: instant answers)",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
-    s.add_argument("--strategy", help="qlearning (default) or random")
-    s.add_argument("--space", help="metaqnn (default, small data) or metaqnn-paper")
+    s.add_argument("--strategy", help="qlearning (default), evolution or random")
+    s.add_argument("--space", help="metaqnn (default, small data), metaqnn-paper or metaqnn-tiny")
     s.add_argument("--reward", help="accuracy (default)")
     s.add_argument("--budget", type=int, help="unique models to train (default 60)")
     s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")

@@ -25,13 +25,15 @@ class ConfigError(ValueError):
 class SearchConfig:
     """Everything that defines a search. The run directory keeps the resolved copy."""
 
-    #: Data set name: digits, mnist, fashion-mnist, cifar10, npz:PATH or folder:PATH.
+    #: Data set name: digits, mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH, or
+    #: tabular:NAME (answers from a pre-trained table, e.g. tabular:digits-tiny).
     dataset: str = "digits"
     #: Where to look for data-set files first.
     data_dir: str | None = None
-    #: Search space: metaqnn (small data) or metaqnn-paper.
-    space: str = "metaqnn"
-    #: Search strategy: qlearning or random.
+    #: Search space: metaqnn, metaqnn-paper or metaqnn-tiny (None: the data set's default,
+    #: metaqnn for real data, the table's space for tabular:NAME).
+    space: str | None = None
+    #: Search strategy: qlearning, evolution or random.
     strategy: str = "qlearning"
     #: Reward: accuracy.
     reward: str = "accuracy"

@@ -35,7 +35,8 @@ class ConsoleMonitor(Monitor):
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
         self.console.print(
-            f"rlnas: {config.strategy} search on {config.dataset} ({config.space} space), "
+            f"rlnas: {config.strategy} search on {config.dataset} "
+            f"({config.space or 'default'} space), "
             f"budget {config.budget} models x {config.epochs} epochs, run dir {config.run_dir}"
         )
         if status.trials:

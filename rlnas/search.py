@@ -94,11 +94,17 @@ def trial_seed(seed: int, arch: Architecture | str) -> int:
 
 
 def build_evaluator(config: SearchConfig) -> Evaluator:
-    """The training evaluator that ``config`` describes."""
+    """The evaluator that ``config`` describes: a table for ``tabular:NAME``, else training."""
     from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
+    from rlnas.evaluation.tabular import TabularEvaluator
     from rlnas.evaluation.trainer import TrainConfig
     from rlnas.nn import BuildOptions
 
+    if config.dataset.startswith("tabular:"):
+        try:
+            return TabularEvaluator(config.dataset.removeprefix("tabular:"))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     settings = dict(config.train_settings)
     build_settings = settings.pop("build", {})
     known = {f.name for f in fields(TrainConfig)} - {"build", "epochs"}
@@ -118,9 +124,15 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
 
 
 def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy]:
+    name = config.space or evaluator.space or "metaqnn"
+    if evaluator.space is not None and name != evaluator.space:
+        raise ConfigError(
+            f"{config.dataset} covers the {evaluator.space} space only; "
+            f"drop --space or pass --space {evaluator.space}"
+        )
     try:
         space = make_space(
-            config.space,
+            name,
             input_shape=evaluator.input_shape,
             num_classes=evaluator.num_classes,
             overrides=config.space_settings,

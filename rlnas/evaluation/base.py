@@ -25,6 +25,8 @@ class Evaluator(ABC):
     #: Class count and (C, H, W) input shape of the data it evaluates on.
     num_classes: int
     input_shape: tuple[int, int, int]
+    #: The one search space this evaluator can answer for (a table's), or None for any.
+    space: str | None = None
 
     @property
     @abstractmethod

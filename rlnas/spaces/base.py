@@ -105,6 +105,18 @@ class SearchSpace(ABC, Generic[State]):
             return False
         return True
 
+    def architectures(self) -> list[Architecture]:
+        """Every architecture the space can produce, in depth-first order (small spaces only)."""
+        found: list[Architecture] = []
+        stack = [self.initial_state()]
+        while stack:
+            state = stack.pop()
+            if self.is_terminal(state):
+                found.append(self.architecture(state))
+            else:
+                stack.extend(self.step(state, a) for a in reversed(self.actions(state)))
+        return found
+
     def sample(self, rng: np.random.Generator) -> tuple[Architecture, tuple[int, ...]]:
         """A uniformly random legal path (uniform over actions at each step)."""
         state = self.initial_state()

@@ -110,6 +110,9 @@ PRESETS: dict[str, MetaQNNConfig] = {
     "metaqnn-paper": MetaQNNConfig(
         filters=(64, 128, 256, 512), fc_units=(512, 256, 128), max_depth=12
     ),
+    # Small enough to train every member: the space of the tabular benchmark (1,662
+    # architectures on 8x8 digits).
+    "metaqnn-tiny": MetaQNNConfig(filters=(8, 32), kernels=(3, 5), fc_units=(64, 32), max_depth=4),
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rlnas.spaces.base import SearchSpace
 from rlnas.strategies.base import Feedback, Proposal, Strategy
+from rlnas.strategies.evolution import RegularizedEvolution
 from rlnas.strategies.qlearning import EpsilonSchedule, QLearning
 from rlnas.strategies.random import RandomSearch
 
@@ -16,12 +17,15 @@ __all__ = [
     "Proposal",
     "QLearning",
     "RandomSearch",
+    "RegularizedEvolution",
     "Strategy",
     "make_strategy",
 ]
 
 #: Name -> class. A new strategy registers here and every benchmark picks it up.
-STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (QLearning, RandomSearch)}
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (QLearning, RegularizedEvolution, RandomSearch)
+}
 
 
 def make_strategy(

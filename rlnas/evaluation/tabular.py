@@ -1,0 +1,105 @@
+"""Answers from a table of pre-trained architectures: strategy comparisons in seconds.
+
+A table (``rlnas/evaluation/tables/<name>.json.gz``, made by ``benchmarks/make_table.py``)
+holds, for every architecture of one small space, the per-epoch validation and test
+accuracy of 2 training seeds, params, FLOPs and training seconds. The evaluator returns
+the recorded numbers instantly; ``EvalResult.seconds`` is the recorded training time, so
+a search's simulated cost can be summed as if it had trained for real.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rlnas.arch import Architecture
+from rlnas.evaluation.base import Evaluator
+from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+
+__all__ = ["TABLE_DIR", "TabularEvaluator", "load_table", "table_names"]
+
+TABLE_DIR = Path(__file__).parent / "tables"
+
+
+def table_names() -> list[str]:
+    return sorted(p.name.removesuffix(".json.gz") for p in TABLE_DIR.glob("*.json.gz"))
+
+
+@cache
+def load_table(name: str) -> dict[str, Any]:
+    """The table ``name`` (cached); ``ValueError`` naming the tables there are."""
+    path = TABLE_DIR / f"{name}.json.gz"
+    if not path.is_file():
+        raise ValueError(
+            f"no tabular benchmark {name!r}; available: {', '.join(table_names()) or 'none'}"
+        )
+    with gzip.open(path, "rt") as f:
+        table: dict[str, Any] = json.load(f)
+    return table
+
+
+class TabularEvaluator(Evaluator):
+    """Looks results up in the table ``name`` instead of training.
+
+    ``evaluate(arch, seed)`` returns the run of table seed ``seed % seeds``: the validation
+    curve, its best value as ``val_acc``, the recorded status and seconds. The test accuracy
+    of an architecture (for regret) is the mean over seeds of its last-epoch test accuracy.
+    """
+
+    def __init__(self, name: str = "digits-tiny") -> None:
+        self.name = name
+        self.table = load_table(name)
+        self.archs: dict[str, Any] = self.table["architectures"]
+        self.space = str(self.table["space"])
+        self.num_classes = int(self.table["num_classes"])
+        c, h, w = self.table["input_shape"]
+        self.input_shape = (int(c), int(h), int(w))
+
+    @property
+    def fingerprint(self) -> str:
+        text = f"tabular|{self.name}|{self.table['evaluator_fingerprint']}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _entry(self, arch: Architecture | str) -> dict[str, Any]:
+        entry = self.archs.get(str(arch))
+        if entry is None:
+            raise ValueError(f"{arch} is not in the {self.name} table ({self.space} space)")
+        return entry
+
+    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
+        entry = self._entry(arch)
+        run = entry["runs"][seed % len(entry["runs"])]
+        curve = tuple(run["val"])
+        return EvalResult(
+            TrialStatus(run["status"]),
+            val_acc=max(curve),
+            num_classes=self.num_classes,
+            params=entry["params"],
+            flops=entry["flops"],
+            seconds=run["seconds"],
+            val_curve=curve,
+            epochs=len(curve),
+            restarts=run["restarts"],
+            error=run["error"],
+            extra={"tabular": self.name},
+        )
+
+    def test_acc(self, arch: Architecture | str) -> float:
+        """Mean over seeds of the last-epoch test accuracy (chance for failed runs)."""
+        runs = self._entry(arch)["runs"]
+        return sum(r["test"][-1] if r["test"] else 1 / self.num_classes for r in runs) / len(runs)
+
+    def best_test_acc(self) -> float:
+        """The best test accuracy of any architecture in the table: regret's reference."""
+        return max(self.test_acc(a) for a in self.archs)
+
+    def final(
+        self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
+    ) -> FinalScore:
+        """The table's test accuracy; nothing is trained or saved."""
+        seconds = sum(r["seconds"] for r in self._entry(arch)["runs"]) / 2
+        return FinalScore(self.test_acc(arch), int(self.table["epochs"]), seconds)
