@@ -65,7 +65,7 @@ def test_offered_actions_equal_brute_force(preset, image_size):
             checked += 1
             state = space.step(state, legal[int(rng.integers(len(legal)))])
         assert space.actions(state) == ()
-    assert checked > 1000
+    assert checked > 600  # at least two decisions per path on average
 
 
 def test_ten_thousand_trajectories_obey_every_rule():
