@@ -12,7 +12,7 @@ def test_mutation_changes_one_layer_and_stays_legal():
     evo = RegularizedEvolution(SPACE, budget=10, seed=0)
     rng = np.random.default_rng(1)
     for _ in range(500):
-        arch, actions = SPACE.sample(rng)
+        _, actions = SPACE.sample(rng)
         child = evo.mutate(actions)
         SPACE.rollout(child)  # raises if any step is illegal
         assert child != actions or all(len(SPACE.actions(SPACE.rollout(actions[:i]))) == 1
