@@ -49,7 +49,7 @@ def run_one(job: tuple[str, int]) -> dict:
     arch = parse(arch_text)
     test_curve: list[float] = []
 
-    def on_epoch(epoch: int, model: torch.nn.Module) -> None:
+    def on_epoch(epoch: int, model: torch.nn.Module, curve: list[float]) -> None:
         if epoch == 0:
             test_curve.clear()  # a restart begins again
         test_curve.append(evaluate_accuracy(model, s.x_test, s.y_test))

@@ -51,6 +51,19 @@ class SearchConfig:
     seed: int = 0
     #: Fraction of the training data held out for validation (the reward).
     val_fraction: float = 0.2
+    #: Hard limits: the search space offers no layer that would take the model past them.
+    max_params: int | None = None
+    max_flops: int | None = None
+    #: The latency (ms, batch 1) that latency-aware rewards use when their spec gives none.
+    max_latency_ms: float | None = None
+    #: Measure inference latency of every trial (on when the reward needs it).
+    latency: bool = False
+    #: Batch size of the second latency measurement; threads during measurement (None:
+    #: torch's default, 1: single-thread latency).
+    latency_batch: int = 32
+    latency_threads: int | None = None
+    #: Stop trials whose partial learning curve cannot reach the current top-k.
+    prune: bool = False
     #: Training device: auto, cpu, cuda, cuda:N, mps.
     device: str = "auto"
     #: Torch threads per trial (None: torch's default).
@@ -74,8 +87,16 @@ class SearchConfig:
             raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction!r}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError("time_limit must be positive")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError("threads must be a positive integer")
+        for name in ("threads", "max_params", "max_flops", "latency_threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_latency_ms is not None and not self.max_latency_ms > 0:
+            raise ConfigError(f"max_latency_ms must be positive, got {self.max_latency_ms!r}")
+        if not isinstance(self.latency_batch, int) or self.latency_batch < 1:
+            raise ConfigError(
+                f"latency_batch must be a positive integer, got {self.latency_batch!r}"
+            )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2)

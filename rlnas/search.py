@@ -18,6 +18,7 @@ from typing import Any
 from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
+from rlnas.evaluation.pruning import PruneRule, make_rule
 from rlnas.evaluation.rewards import make_reward
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.store import FinalRecord, Store, TrialRecord
@@ -262,7 +263,8 @@ class _Loop:
             new = result is None
             if result is None:
                 seed = trial_seed(self.config.seed, key)
-                result = self.evaluator.evaluate(proposal.architecture, seed)
+                rule = self.prune_rule() if self.config.prune else None
+                result = self.evaluator.evaluate(proposal.architecture, seed, prune=rule)
                 self.cache[key] = result
                 self.train_seconds += result.seconds
             reward = self.reward(result)
@@ -281,6 +283,14 @@ class _Loop:
                 self.best = record
             self.monitor.on_trial(record, self.status(dict(proposal.info)))
         return "budget"
+
+    def prune_rule(self) -> PruneRule | None:
+        """The early-stopping rule from the curves of the successful trials so far."""
+        curves = [t.result.val_curve for t in self.trials if t.new and t.result.ok]
+        if not curves:
+            return None
+        epochs = max(len(c) for c in curves)
+        return make_rule(curves, top_k=max(self.config.top_k, 1), epochs=epochs)
 
     def final_training(self) -> None:
         """Retrain the top-k architectures on train+validation and score them on test."""

@@ -106,3 +106,17 @@ def test_time_limit_stops_the_search(tmp_path):
     summary = run_search(config, evaluator=Slow(SPACE, seed=1))
     assert summary.stopped == "time limit"
     assert 1 <= sum(t.new for t in summary.trials) < 20
+
+
+def test_pruning_stops_hopeless_trials_but_not_the_best(tmp_path):
+    def run(prune, name):
+        config = SearchConfig(budget=150, top_k=5, prune=prune, run_dir=str(tmp_path / name))
+        return run_search(config, evaluator=FakeEvaluator(SPACE, seed=1, epochs=8))
+
+    full, pruned = run(False, "full"), run(True, "pruned")
+    statuses = [t.result.status.value for t in pruned.trials if t.new]
+    assert statuses.count("pruned") > 10
+    simulated = [sum(t.result.seconds for t in s.trials if t.new) for s in (full, pruned)]
+    assert simulated[1] < 0.85 * simulated[0]
+    best = max(pruned.trials, key=lambda t: t.result.val_acc)
+    assert best.result.ok  # the best of the run was never cut short

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from rlnas.arch import Architecture
+from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore
 
 __all__ = ["Evaluator"]
@@ -34,8 +35,12 @@ class Evaluator(ABC):
         """A short hash of everything that changes the result."""
 
     @abstractmethod
-    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
-        """Train and measure ``arch``; deterministic for a given seed."""
+    def evaluate(
+        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+    ) -> EvalResult:
+        """Train and measure ``arch``; deterministic for a given seed (and rule). With
+        ``prune``, training stops once the rule says the curve cannot reach the top-k, and
+        the result is ``TrialStatus.PRUNED`` with the curve so far."""
 
     @abstractmethod
     def final(

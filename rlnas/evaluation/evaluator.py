@@ -14,11 +14,24 @@ import torch
 from rlnas.arch import Architecture
 from rlnas.data import Split, load_dataset, split_dataset
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.costs import count_flops, count_params
+from rlnas.evaluation.costs import count_flops, count_params, device_fingerprint, measure_latency
+from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
 from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy, pick_device, train
 
-__all__ = ["DataSpec", "TrainingEvaluator"]
+__all__ = ["DataSpec", "LatencySpec", "TrainingEvaluator"]
+
+
+@dataclass(frozen=True)
+class LatencySpec:
+    """How inference latency is measured: warm-up, then the median of ``repeats`` runs, at
+    batch 1 (``EvalResult.latency_ms``) and at ``batch_size`` (in ``extra``)."""
+
+    batch_size: int = 32
+    #: Threads during the measurement (1: single-thread latency); None: torch's default.
+    threads: int | None = None
+    repeats: int = 20
+    warmup: int = 5
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class TrainingEvaluator(Evaluator):
         *,
         device: str = "auto",
         threads: int | None = None,
+        latency: LatencySpec | None = None,
         split: Split | None = None,
     ) -> None:
         self.data = data or DataSpec()
@@ -58,6 +72,7 @@ class TrainingEvaluator(Evaluator):
         self.device_name = device
         self.device = pick_device(device)
         self.threads = threads
+        self.latency = latency
         self.split = split if split is not None else self.data.load()
         self.num_classes = self.split.num_classes
         self.input_shape = self.split.input_shape
@@ -70,6 +85,7 @@ class TrainingEvaluator(Evaluator):
             "data": spec,
             "n": [len(self.split.x_train), len(self.split.x_val)],
             "train": self.train_config.to_dict(),
+            "latency": asdict(self.latency) if self.latency else None,
         }
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -83,11 +99,19 @@ class TrainingEvaluator(Evaluator):
         self.__dict__.update(state)
         self.split = self.data.load()
 
-    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
-        return self.train_model(arch, seed)[0]
+    def evaluate(
+        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+    ) -> EvalResult:
+        return self.train_model(arch, seed, prune=prune)[0]
 
-    def train_model(self, arch: Architecture, seed: int) -> tuple[EvalResult, torch.nn.Module]:
+    def train_model(
+        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+    ) -> tuple[EvalResult, torch.nn.Module]:
         """:meth:`evaluate`, also returning the trained model."""
+        hook = None
+        if prune is not None:
+            rule = prune
+            hook = lambda epoch, model, curve: rule.should_stop(epoch, curve)  # noqa: E731
         if self.threads:
             torch.set_num_threads(self.threads)
         s = self.split
@@ -95,10 +119,20 @@ class TrainingEvaluator(Evaluator):
         outcome = train(
             arch, (s.x_train, s.y_train), (s.x_val, s.y_val),
             num_classes=s.num_classes, config=self.train_config, seed=seed, device=self.device,
+            on_epoch=hook,
         )  # fmt: skip
         seconds = time.perf_counter() - start
+        latency_ms: float | None = None
+        extra: dict[str, Any] = {}
+        if self.latency is not None and not outcome.failed:
+            latency_ms, extra = self._latency(outcome.model)
+        status = TrialStatus.OK
+        if outcome.failed:
+            status = TrialStatus.FAILED
+        elif outcome.pruned:
+            status = TrialStatus.PRUNED
         result = EvalResult(
-            TrialStatus.FAILED if outcome.failed else TrialStatus.OK,
+            status,
             val_acc=outcome.best_val,
             num_classes=s.num_classes,
             params=count_params(arch, s.input_shape, s.num_classes, self.train_config.build),
@@ -109,8 +143,33 @@ class TrainingEvaluator(Evaluator):
             epochs=len(outcome.train_loss),
             restarts=outcome.restarts,
             error=outcome.failed,
+            latency_ms=latency_ms,
+            extra=extra,
         )
         return result, outcome.model
+
+    def _latency(self, model: torch.nn.Module) -> tuple[float, dict[str, Any]]:
+        """Batch-1 median latency, and the batch measurement and device as extras."""
+        spec = self.latency or LatencySpec()
+        one, many = (
+            measure_latency(
+                model,
+                self.input_shape,
+                batch_size=batch,
+                device=self.device,
+                warmup=spec.warmup,
+                repeats=spec.repeats,
+                threads=spec.threads,
+            )
+            for batch in (1, spec.batch_size)
+        )
+        return one.median_ms, {
+            "latency_batch": spec.batch_size,
+            "latency_batch_ms": many.median_ms,
+            "latency_cv": one.std_ms / one.mean_ms if one.mean_ms else 0.0,
+            "latency_threads": one.threads,
+            "device": device_fingerprint(self.device),
+        }
 
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None

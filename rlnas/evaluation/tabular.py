@@ -18,6 +18,7 @@ from typing import Any
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
+from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
 
 __all__ = ["TABLE_DIR", "TabularEvaluator", "load_table", "table_names"]
@@ -70,17 +71,29 @@ class TabularEvaluator(Evaluator):
             raise ValueError(f"{arch} is not in the {self.name} table ({self.space} space)")
         return entry
 
-    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
+    def evaluate(
+        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+    ) -> EvalResult:
+        """The recorded run; with ``prune``, the curve cut where the rule stops it and the
+        seconds scaled to the epochs trained."""
         entry = self._entry(arch)
         run = entry["runs"][seed % len(entry["runs"])]
         curve = tuple(run["val"])
+        status = TrialStatus(run["status"])
+        seconds = float(run["seconds"])
+        if prune is not None and status is TrialStatus.OK:
+            for epoch in range(len(curve)):
+                if prune.should_stop(epoch, curve[: epoch + 1]):
+                    seconds *= (epoch + 1) / len(curve)
+                    curve, status = curve[: epoch + 1], TrialStatus.PRUNED
+                    break
         return EvalResult(
-            TrialStatus(run["status"]),
+            status,
             val_acc=max(curve),
             num_classes=self.num_classes,
             params=entry["params"],
             flops=entry["flops"],
-            seconds=run["seconds"],
+            seconds=seconds,
             val_curve=curve,
             epochs=len(curve),
             restarts=run["restarts"],

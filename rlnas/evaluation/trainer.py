@@ -17,7 +17,17 @@ from torch import nn
 from rlnas.arch import Architecture
 from rlnas.nn import BuildOptions, build
 
-__all__ = ["TrainConfig", "TrainOutcome", "evaluate_accuracy", "pick_device", "train"]
+__all__ = [
+    "EpochHook",
+    "TrainConfig",
+    "TrainOutcome",
+    "evaluate_accuracy",
+    "pick_device",
+    "train",
+]
+
+#: Called after each epoch with (epoch, model, validation curve so far); True stops training.
+EpochHook = Callable[[int, nn.Module, list[float]], bool | None]
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class TrainOutcome:
     restarts: int
     failed: str | None  # the reason, when training failed
     model: nn.Module
+    pruned: bool = False  # stopped early by ``on_epoch``
 
     @property
     def best_val(self) -> float:
@@ -110,14 +121,15 @@ def train(
     config: TrainConfig,
     seed: int,
     device: torch.device | str = "cpu",
-    on_epoch: Callable[[int, nn.Module], None] | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> TrainOutcome:
     """Train ``arch`` on ``data``; validate each epoch on ``val`` (if given).
 
     Tensors may live on any device; they are moved to ``device`` once. Returns the curve
     and the trained model; a NaN loss or running out of memory returns ``failed`` with the
     reason instead of raising. Without ``val`` there are no restarts. ``on_epoch(epoch,
-    model)`` is called after each epoch (epoch 0 again after a restart).
+    model, val_curve)`` is called after each epoch (epoch 0 again after a restart); when it
+    returns True training stops there and the outcome is marked ``pruned``.
     """
     device = torch.device(device)
     # channels-last: oneDNN's (and cuDNN's) fast convolution layout; ~20% faster on CPU
@@ -150,11 +162,19 @@ def train(
             return TrainOutcome((chance,), (), restarts, str(error), model)
         except torch.OutOfMemoryError:
             return TrainOutcome((chance,), (), restarts, "out of memory", model)
+        except _Pruned as stop:
+            return TrainOutcome(tuple(stop.curve), tuple(stop.losses), restarts, None, model, True)
         return TrainOutcome(tuple(curve), tuple(losses), restarts, None, model)
 
 
 class _Stuck(Exception):
     pass
+
+
+class _Pruned(Exception):
+    def __init__(self, curve: list[float], losses: list[float]) -> None:
+        super().__init__("pruned")
+        self.curve, self.losses = curve, losses
 
 
 class _Diverged(Exception):
@@ -171,7 +191,7 @@ def _fit(
     lr: float,
     shuffle: torch.Generator,
     chance: float,
-    on_epoch: Callable[[int, nn.Module], None] | None,
+    on_epoch: EpochHook | None,
 ) -> tuple[list[float], list[float]]:
     optimizer = torch.optim.Adam(
         model.parameters(), lr=lr, betas=config.betas, eps=config.eps, foreach=True
@@ -203,6 +223,6 @@ def _fit(
             curve.append(evaluate_accuracy(model, xv, yv))
             if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
                 raise _Stuck
-        if on_epoch is not None:
-            on_epoch(epoch, model)
+        if on_epoch is not None and on_epoch(epoch, model, curve):
+            raise _Pruned(curve, losses)
     return curve, losses

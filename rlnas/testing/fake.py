@@ -10,6 +10,7 @@ import numpy as np
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
+from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
 from rlnas.spaces.base import SearchSpace
 
@@ -40,6 +41,7 @@ class FakeEvaluator(Evaluator):
         target_length: int = 5,
         noise: float = 0.0,
         floor: float = 0.6,
+        epochs: int = 1,
         input_shape: tuple[int, int, int] = (1, 8, 8),
     ) -> None:
         if target is None:
@@ -50,13 +52,13 @@ class FakeEvaluator(Evaluator):
             exact = [arch for arch in samples if len(arch) == target_length]
             target = exact[0] if exact else max(samples, key=len)
         self.target = target
-        self.noise, self.floor = noise, floor
+        self.noise, self.floor, self.epochs = noise, floor, epochs
         self.num_classes = target.num_classes
         self.input_shape = input_shape
 
     @property
     def fingerprint(self) -> str:
-        text = f"fake|{self.target}|{self.noise}|{self.floor}"
+        text = f"fake|{self.target}|{self.noise}|{self.floor}|{self.epochs}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def score(self, arch: Architecture) -> float:
@@ -64,17 +66,29 @@ class FakeEvaluator(Evaluator):
         matches = sum(a == b for a, b in zip(arch.layers, self.target.layers, strict=False))
         return self.floor + (1 - self.floor) * matches / max(len(arch), len(self.target))
 
-    def evaluate(self, arch: Architecture, seed: int) -> EvalResult:
+    def evaluate(
+        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+    ) -> EvalResult:
+        """A learning curve over ``epochs`` that rises to the score (cut short by ``prune``)."""
         value = self.score(arch)
         if self.noise:
             digest = hashlib.sha256(f"{arch}|{seed}".encode()).digest()
             value += self.noise * np.random.default_rng(list(digest[:8])).standard_normal()
+        start = 1.0 / self.num_classes
+        curve: list[float] = []
+        status = TrialStatus.OK
+        for e in range(self.epochs):
+            curve.append(float(value - (value - start) * (1 - (e + 1) / self.epochs) ** 2))
+            if prune is not None and prune.should_stop(e, curve):
+                status = TrialStatus.PRUNED
+                break
         return EvalResult(
-            TrialStatus.OK,
-            val_acc=float(value),
+            status,
+            val_acc=max(curve),
             num_classes=self.num_classes,
-            val_curve=(float(value),),
-            epochs=1,
+            seconds=float(len(curve)),  # one simulated second per epoch
+            val_curve=tuple(curve),
+            epochs=len(curve),
         )
 
     def final(
