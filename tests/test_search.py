@@ -34,11 +34,11 @@ class CrashingFake(FakeEvaluator):
         super().__init__(SPACE, seed=1, noise=0.02)
         self.left = after
 
-    def evaluate(self, arch, seed):
+    def evaluate(self, arch, seed, *, prune=None):
         self.left -= 1
         if self.left < 0:
             raise Crash
-        return super().evaluate(arch, seed)
+        return super().evaluate(arch, seed, prune=prune)
 
 
 @pytest.mark.parametrize("strategy", ["qlearning", "random"])
@@ -96,11 +96,11 @@ def test_resume_can_extend_time_limit_and_top_k_is_retrained(tmp_path):
 
 def test_time_limit_stops_the_search(tmp_path):
     class Slow(FakeEvaluator):
-        def evaluate(self, arch, seed):
+        def evaluate(self, arch, seed, *, prune=None):
             import time
 
             time.sleep(0.05)
-            return super().evaluate(arch, seed)
+            return super().evaluate(arch, seed, prune=prune)
 
     config = SearchConfig(budget=1000, top_k=0, time_limit=0.3, run_dir=str(tmp_path))
     summary = run_search(config, evaluator=Slow(SPACE, seed=1))
