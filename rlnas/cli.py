@@ -56,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, help="how many of the best to retrain and test (default 3)")
     s.add_argument("--seed", type=int, help="seed of everything (default 0)")
     s.add_argument("--val-fraction", type=float, help="share of training data for validation (0.2)")
+    s.add_argument("--max-params", type=int, help="hard limit: never build a larger model")
+    s.add_argument("--max-flops", type=int, help="hard limit on multiply-adds per image")
+    s.add_argument("--max-latency-ms", type=float, help="latency target of latency-aware rewards")
+    s.add_argument(
+        "--latency", action="store_const", const=True, help="measure every trial's latency"
+    )
+    s.add_argument("--latency-batch", type=int, help="batch of the second latency measurement (32)")
+    s.add_argument("--latency-threads", type=int, help="threads while timing (1: single-thread)")
+    s.add_argument(
+        "--prune", action="store_const", const=True, help="stop trials that cannot reach the top-k"
+    )
     s.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     s.add_argument("--threads", type=int, help="torch threads per trial")
     s.add_argument("--run-dir", help="run directory (default runs/<dataset>-<strategy>-<time>)")
@@ -82,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
 _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
+    "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
+    "prune",
 )  # fmt: skip
 
 

@@ -96,7 +96,7 @@ def trial_seed(seed: int, arch: Architecture | str) -> int:
 
 def build_evaluator(config: SearchConfig) -> Evaluator:
     """The evaluator that ``config`` describes: a table for ``tabular:NAME``, else training."""
-    from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
+    from rlnas.evaluation.evaluator import DataSpec, LatencySpec, TrainingEvaluator
     from rlnas.evaluation.tabular import TabularEvaluator
     from rlnas.evaluation.trainer import TrainConfig
     from rlnas.nn import BuildOptions
@@ -121,7 +121,19 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
     except (TypeError, ValueError) as error:
         raise ConfigError(f"invalid [train] settings: {error}") from None
     data = DataSpec(config.dataset, config.data_dir, config.val_fraction, split_seed=config.seed)
-    return TrainingEvaluator(data, train, device=config.device, threads=config.threads)
+    latency = None
+    if config.latency or config.max_latency_ms is not None or _needs_latency(config.reward):
+        latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
+    return TrainingEvaluator(
+        data, train, device=config.device, threads=config.threads, latency=latency
+    )
+
+
+def _needs_latency(reward: str) -> bool:
+    try:
+        return bool(getattr(make_reward(reward), "needs_latency", False))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy]:
