@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--final-epochs", type=int, help="epochs when retraining the top-k (default 20)")
     s.add_argument("--top-k", type=int, help="how many of the best to retrain and test (default 3)")
     s.add_argument("--seed", type=int, help="seed of everything (default 0)")
+    s.add_argument("--subset", type=int, help="search on this many training images (stratified)")
     s.add_argument("--val-fraction", type=float, help="share of training data for validation (0.2)")
     s.add_argument("--max-params", type=int, help="hard limit: never build a larger model")
     s.add_argument("--max-flops", type=int, help="hard limit on multiply-adds per image")
@@ -94,7 +95,7 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune",
+    "prune", "subset",
 )  # fmt: skip
 
 

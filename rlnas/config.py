@@ -49,6 +49,8 @@ class SearchConfig:
     top_k: int = 3
     #: Seed of everything (strategy, splits of work, child training).
     seed: int = 0
+    #: Search on a stratified subset of this many training images (None: all of them).
+    subset: int | None = None
     #: Fraction of the training data held out for validation (the reward).
     val_fraction: float = 0.2
     #: Hard limits: the search space offers no layer that would take the model past them.
@@ -87,7 +89,7 @@ class SearchConfig:
             raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction!r}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ConfigError("time_limit must be positive")
-        for name in ("threads", "max_params", "max_flops", "latency_threads"):
+        for name in ("subset", "threads", "max_params", "max_flops", "latency_threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")

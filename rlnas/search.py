@@ -120,7 +120,9 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
         train = TrainConfig(epochs=config.epochs, build=BuildOptions(**build_settings), **settings)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"invalid [train] settings: {error}") from None
-    data = DataSpec(config.dataset, config.data_dir, config.val_fraction, split_seed=config.seed)
+    data = DataSpec(
+        config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
+    )
     latency = None
     if config.latency or config.max_latency_ms is not None or _needs_latency(config.reward):
         latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)

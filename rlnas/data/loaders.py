@@ -110,15 +110,24 @@ def stratified_indices(
     return keep, out
 
 
-def split_dataset(ds: Dataset, val_fraction: float = 0.2, seed: int = 0) -> Split:
+def split_dataset(
+    ds: Dataset, val_fraction: float = 0.2, seed: int = 0, *, subset: int | None = None
+) -> Split:
     """Hold out a stratified ``val_fraction`` of the training data for validation.
 
-    Deterministic: the same seed gives the same split. The test split is untouched.
+    With ``subset``, first keep a stratified ``subset`` of the training data (cheap
+    search-time evaluation), then split that. Deterministic: the same seed gives the same
+    split. The test split is untouched.
     """
     if not 0 < val_fraction < 1:
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    keep, held = stratified_indices(ds.y_train.numpy(), val_fraction, seed)
-    k, h = torch.from_numpy(keep), torch.from_numpy(held)
+    pool = np.arange(len(ds.y_train))
+    if subset is not None and subset < len(pool):
+        if subset < 2 * ds.num_classes:
+            raise DatasetError(f"subset={subset} is too small for {ds.num_classes} classes")
+        _, pool = stratified_indices(ds.y_train.numpy(), subset / len(pool), seed + 1)
+    keep, held = stratified_indices(ds.y_train.numpy()[pool], val_fraction, seed)
+    k, h = torch.from_numpy(pool[keep]), torch.from_numpy(pool[held])
     return Split(
         ds.name, ds.x_train[k], ds.y_train[k], ds.x_train[h], ds.y_train[h],
         ds.x_test, ds.y_test, ds.num_classes,

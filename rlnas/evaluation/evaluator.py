@@ -42,12 +42,16 @@ class DataSpec:
     data_dir: str | None = None
     val_fraction: float = 0.2
     split_seed: int = 0
+    #: Use only this many training images (stratified), for cheap search-time evaluation.
+    subset: int | None = None
     #: Fetch through torchvision when the files are not found and torchvision is installed.
     download: bool = True
 
     def load(self) -> Split:
         dataset = load_dataset(self.name, self.data_dir, download=self.download)
-        return split_dataset(dataset, val_fraction=self.val_fraction, seed=self.split_seed)
+        return split_dataset(
+            dataset, val_fraction=self.val_fraction, seed=self.split_seed, subset=self.subset
+        )
 
 
 class TrainingEvaluator(Evaluator):
