@@ -31,6 +31,7 @@ __all__ = [
     "Pool",
     "Softmax",
     "parse",
+    "register_layer",
 ]
 
 
@@ -55,6 +56,11 @@ class Layer:
     token: ClassVar[str] = ""
     #: True for the layers that end a network (they produce the class scores).
     terminal: ClassVar[bool] = False
+    #: The network family the layer belongs to; :func:`rlnas.nn.build` picks the builder
+    #: of an architecture's family ("chain": MetaQNN's layer-after-layer networks).
+    family: ClassVar[str] = "chain"
+    #: Fields that may be 0 in the grammar (e.g. an input index); all others must be > 0.
+    zero_ok: ClassVar[frozenset[str]] = frozenset()
 
     def __str__(self) -> str:
         values = ",".join(str(getattr(self, f.name)) for f in fields(self))
@@ -122,7 +128,16 @@ class Softmax(Layer):
     terminal: ClassVar[bool] = True
 
 
+#: Grammar token -> layer class. Other families add theirs with :func:`register_layer`.
 LAYER_TYPES: dict[str, type[Layer]] = {cls.token: cls for cls in (Conv, Pool, FC, GAP, Softmax)}
+
+
+def register_layer(cls: type[Layer]) -> type[Layer]:
+    """Make ``cls`` parseable by its ``token`` (usable as a class decorator)."""
+    if not cls.token or LAYER_TYPES.get(cls.token, cls) is not cls:
+        raise ValueError(f"layer token {cls.token!r} is empty or taken")
+    LAYER_TYPES[cls.token] = cls
+    return cls
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,11 @@ class Architecture:
                 raise ValueError(f"terminal layer {layer} must be the last layer")
         if not self.layers[-1].terminal:
             raise ValueError(f"the last layer must be GAP(n) or SM(n), not {self.layers[-1]}")
+
+    @property
+    def family(self) -> str:
+        """The family of its first non-chain layer, else ``"chain"``."""
+        return next((la.family for la in self.layers if la.family != "chain"), "chain")
 
     @property
     def num_classes(self) -> int:
@@ -199,18 +219,21 @@ class _Parser:
         if cls is None:
             self.pos = start
             raise self.fail("a layer name (" + ", ".join(LAYER_TYPES) + ")")
-        arity = len(fields(cls))
+        names = [f.name for f in fields(cls)]
+        arity = len(names)
         self.expect("(")
         values = []
-        for i in range(arity):
+        for i, field_name in enumerate(names):
             if i:
                 self.expect(",")
+            kind = "a non-negative" if field_name in cls.zero_ok else "a positive"
+            expected = f"{kind} integer (argument {i + 1} of {name})"
             value_pos = self.pos
-            value = int(self.match(_INT, f"a positive integer (argument {i + 1} of {name})"))
-            if value <= 0:
+            value = int(self.match(_INT, expected))
+            if value < (0 if field_name in cls.zero_ok else 1):
                 self.pos = value_pos
                 self.skip_space()
-                raise self.fail(f"a positive integer (argument {i + 1} of {name})")
+                raise self.fail(expected)
             values.append(value)
         if self.peek(","):
             raise self.fail(f"')' ({name} takes {arity} argument{'s' * (arity > 1)})")

@@ -16,12 +16,14 @@ the shapes of :mod:`rlnas.nn.shapes`, so they need no network to be built:
 
 from __future__ import annotations
 
+import functools
 import platform
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -63,6 +65,8 @@ def count_params(
     buffers, not parameters), linear weights and biases, and the GAP layer's 1x1 conv.
     Raises :class:`ValueError` for the architectures :func:`rlnas.nn.build` rejects.
     """
+    if arch.family != "chain":
+        return _measured(arch, tuple(input_shape), num_classes, options)[0]
     batch_norm = (BuildOptions() if options is None else options).batch_norm
     total = 0
     for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
@@ -93,6 +97,8 @@ def count_flops(
     arguments. Raises :class:`ValueError` for the architectures :func:`rlnas.nn.build`
     rejects.
     """
+    if arch.family != "chain":
+        return _measured(arch, tuple(input_shape), num_classes, options)[1]
     del options  # batch norm and dropout add no multiply-accumulates
     total = 0
     for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
@@ -117,6 +123,8 @@ def activation_memory(arch: Architecture, input_shape: Sequence[int], num_classe
     allocator overhead; multiply by the batch size for a batch. Raises
     :class:`ValueError` for the architectures :func:`rlnas.nn.build` rejects.
     """
+    if arch.family != "chain":
+        return _measured(arch, tuple(input_shape), num_classes, None)[2]
     peak = 0
     for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
         if isinstance(layer, GAP):
@@ -127,6 +135,44 @@ def activation_memory(arch: Architecture, input_shape: Sequence[int], num_classe
             live = numel(in_shape) + numel(out_shape)
         peak = max(peak, live)
     return peak * FLOAT32_BYTES
+
+
+@functools.lru_cache(maxsize=256)
+def _measured(
+    arch: Architecture,
+    input_shape: Sequence[int],
+    num_classes: int,
+    options: BuildOptions | None,
+) -> tuple[int, int, int]:
+    """Params, MACs and activation bytes of a non-chain family, from its built module.
+
+    MACs are half of ``FlopCounterMode``'s FLOPs on one sample; activation bytes are the
+    largest (input + output) elements of any leaf module, times 4.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from rlnas.nn import build
+
+    model = build(arch, tuple(input_shape), num_classes, options).eval()
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    peak = [0]
+
+    def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        size = sum(t.numel() for t in inputs if isinstance(t, torch.Tensor))
+        if isinstance(output, torch.Tensor):
+            size += output.numel()
+        peak[0] = max(peak[0], size)
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    counter = FlopCounterMode(display=False)
+    try:
+        with torch.no_grad(), counter:
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return params, counter.get_total_flops() // 2, peak[0] * FLOAT32_BYTES
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ torch.Size([4, 10])
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -40,7 +40,17 @@ from rlnas.nn.shapes import (
     pool_window,
 )
 
-__all__ = ["Block", "BuildOptions", "Network", "build"]
+__all__ = ["BUILDERS", "Block", "BuildOptions", "Network", "build", "register_builder"]
+
+#: A builder for one network family: ``(arch, input_shape, num_classes, options) -> module``.
+Builder = Callable[[Architecture, Shape, int, BuildOptions], nn.Module]
+#: Family name (:attr:`rlnas.arch.Layer.family`) -> builder, for the non-chain families.
+BUILDERS: dict[str, Builder] = {}
+
+
+def register_builder(family: str, builder: Builder) -> None:
+    """Make :func:`build` use ``builder`` for architectures of ``family``."""
+    BUILDERS[family] = builder
 
 
 class Block(nn.Sequential):
@@ -87,16 +97,24 @@ def build(
     input_shape: Sequence[int],
     num_classes: int,
     options: BuildOptions | None = None,
-) -> Network:
+) -> nn.Module:
     """Build ``arch`` for per-sample inputs ``input_shape = (C, H, W)``.
 
-    Returns a freshly initialised :class:`Network` (PyTorch's default initialisation) in
-    training mode, on the CPU. Raises :class:`ValueError` if ``num_classes`` is not the
-    terminal layer's class count, if ``input_shape`` is not three positive ints, if a Conv,
-    Pool or GAP layer follows an FC layer, or if a pooling window would fall outside its
-    input (see :func:`rlnas.nn.shapes.pool_window`).
+    Returns a freshly initialised module (PyTorch's default initialisation) in training
+    mode, on the CPU, mapping ``(B, C, H, W)`` images to ``(B, num_classes)`` logits. A
+    chain architecture (MetaQNN's layers) becomes a :class:`Network`; other families go to
+    the builder registered for ``arch.family``. Raises :class:`ValueError` if
+    ``num_classes`` is not the terminal layer's class count, if ``input_shape`` is not
+    three positive ints, if a Conv, Pool or GAP layer follows an FC layer, or if a pooling
+    window would fall outside its input (see :func:`rlnas.nn.shapes.pool_window`).
     """
     options = BuildOptions() if options is None else options
+    if arch.family != "chain":
+        builder = BUILDERS.get(arch.family)
+        if builder is None:
+            raise ValueError(f"no builder for the {arch.family!r} family of {arch}")
+        check_num_classes(arch, num_classes)
+        return builder(arch, tuple(input_shape), num_classes, options)
     check_num_classes(arch, num_classes)
     rates = options.dropout_rates(arch)
     shapes = list(layer_shapes(arch, input_shape))  # validates the whole architecture first

@@ -1,7 +1,8 @@
-"""Search spaces: MDPs whose terminal states are architectures."""
+"""Search spaces: MDPs whose terminal states are architectures, and their registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rlnas.spaces.base import SearchSpace
@@ -14,10 +15,40 @@ __all__ = [
     "MetaQNNState",
     "SearchSpace",
     "make_space",
+    "register_space",
 ]
 
+#: ``factory(input_shape=(C, H, W), num_classes=n, overrides={...}) -> SearchSpace``.
+SpaceFactory = Callable[..., SearchSpace[Any]]
+#: Registered name -> factory. A new space registers here and every strategy can use it.
+SPACE_FACTORIES: dict[str, SpaceFactory] = {}
+
+
+def register_space(name: str, factory: SpaceFactory) -> None:
+    """Register ``factory`` under ``name`` (``--space NAME``)."""
+    SPACE_FACTORIES[name] = factory
+
+
+def _metaqnn(name: str) -> SpaceFactory:
+    def factory(
+        *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
+    ) -> SearchSpace[Any]:
+        config = MetaQNNConfig.from_dict(PRESETS[name], overrides)
+        return MetaQNNSpace(
+            config, image_size=min(input_shape[1:]), num_classes=num_classes, name=name
+        )
+
+    return factory
+
+
+for _name in PRESETS:
+    register_space(_name, _metaqnn(_name))
+
+
+# Other spaces register here, importing their module above this line.
+
 #: Registered space names.
-SPACES: tuple[str, ...] = tuple(PRESETS)
+SPACES: tuple[str, ...] = tuple(SPACE_FACTORIES)
 
 
 def make_space(
@@ -32,7 +63,7 @@ def make_space(
     ``overrides`` are settings from a config file's ``[space]`` table; an unknown or
     invalid one raises ``ValueError`` with a message naming it.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown space {name!r}; choose one of {', '.join(SPACES)}")
-    config = MetaQNNConfig.from_dict(PRESETS[name], overrides or {})
-    return MetaQNNSpace(config, image_size=min(input_shape[1:]), num_classes=num_classes, name=name)
+    factory = SPACE_FACTORIES.get(name)
+    if factory is None:
+        raise ValueError(f"unknown space {name!r}; choose one of {', '.join(SPACE_FACTORIES)}")
+    return factory(input_shape=input_shape, num_classes=num_classes, overrides=overrides or {})

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -207,3 +210,39 @@ def test_num_classes_mismatch_raises() -> None:
 def test_invalid_input_shape_raises(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="input_shape"):
         build(parse("[C(4,3,1), SM(4)]"), shape, 4)
+
+
+def test_other_families_plug_in_by_registration():
+    """A layer type of another family parses (0 allowed where declared), builds through
+    its registered builder, and costs are measured from the built module."""
+    from rlnas.arch import LAYER_TYPES, ArchitectureSyntaxError, register_layer
+    from rlnas.evaluation.costs import activation_memory, count_flops, count_params
+    from rlnas.nn.build import BUILDERS, register_builder
+
+    @dataclass(frozen=True)
+    class Tap(Layer):
+        source: int
+        token: ClassVar[str] = "TAPX"
+        family: ClassVar[str] = "toy"
+        zero_ok: ClassVar[frozenset[str]] = frozenset({"source"})
+
+    def toy(arch, input_shape, num_classes, options):
+        return torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(int(np.prod(input_shape)), num_classes)
+        )
+
+    register_layer(Tap)
+    register_builder("toy", toy)
+    try:
+        arch = parse("[TAPX(0), SM(10)]")
+        assert arch.family == "toy" and str(arch) == "[TAPX(0), SM(10)]"
+        net = build(arch, (1, 8, 8), 10)
+        assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+        assert count_params(arch, (1, 8, 8), 10) == 650
+        assert count_flops(arch, (1, 8, 8), 10) == 640
+        assert activation_memory(arch, (1, 8, 8), 10) == (64 + 64) * 4  # Flatten: 64 in, 64 out
+        with pytest.raises(ArchitectureSyntaxError, match="positive integer"):
+            parse("[C(0,3,1), SM(10)]")
+    finally:
+        LAYER_TYPES.pop("TAPX")
+        BUILDERS.pop("toy")

@@ -1,0 +1,86 @@
+"""The shipped tabular benchmark: complete, faithful, and good enough to rank strategies."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlnas.arch import parse
+from rlnas.config import ConfigError, SearchConfig
+from rlnas.evaluation.tabular import TabularEvaluator, load_table
+from rlnas.search import leaderboard, run_search
+from rlnas.spaces import make_space
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tab():
+    return TabularEvaluator("digits-tiny")
+
+
+def test_table_covers_its_whole_space(tab):
+    space = make_space(tab.space, input_shape=tab.input_shape, num_classes=tab.num_classes)
+    archs = {str(a) for a in space.architectures()}
+    assert archs == set(tab.archs)
+    assert 1000 < len(archs) <= 2000
+    table = load_table("digits-tiny")
+    assert table["provenance"]["command"].startswith("python benchmarks/make_table.py")
+    assert all(len(e["runs"]) == 2 for e in tab.archs.values())
+
+
+def test_evaluator_returns_the_stored_numbers(tab):
+    text = next(a for a, e in tab.archs.items() if e["runs"][1]["status"] == "ok")
+    entry = tab.archs[text]
+    result = tab.evaluate(parse(text), seed=3)  # odd seed: the table's second run
+    run = entry["runs"][1]
+    assert result.val_curve == tuple(run["val"]) and result.val_acc == max(run["val"])
+    assert result.seconds == run["seconds"] and result.params == entry["params"]
+    assert tab.test_acc(text) == pytest.approx(
+        np.mean([r["test"][-1] if r["test"] else 0.1 for r in entry["runs"]])
+    )
+    with pytest.raises(ValueError, match="not in the digits-tiny table"):
+        tab.evaluate(parse("[C(64,3,1), SM(10)]"), 0)
+
+
+def test_search_on_the_table_and_space_mismatch(tmp_path):
+    config = SearchConfig(
+        dataset="tabular:digits-tiny", budget=30, top_k=1, run_dir=str(tmp_path / "a")
+    )
+    summary = run_search(config)
+    assert sum(t.new for t in summary.trials) == 30 and summary.finals
+    with pytest.raises(ConfigError, match="covers the metaqnn-tiny space only"):
+        run_search(
+            SearchConfig(
+                dataset="tabular:digits-tiny", space="metaqnn", run_dir=str(tmp_path / "b")
+            )
+        )
+    with pytest.raises(ConfigError, match="no tabular benchmark 'nope'"):
+        run_search(SearchConfig(dataset="tabular:nope", run_dir=str(tmp_path / "c")))
+
+
+def test_evolution_finds_the_optimum_more_often_than_random(tab, tmp_path):
+    best_test = tab.best_test_acc()
+
+    def regret(strategy, seed):
+        config = SearchConfig(
+            dataset="tabular:digits-tiny", strategy=strategy, budget=150, seed=seed, top_k=0,
+            run_dir=str(tmp_path / f"{strategy}{seed}"),
+        )  # fmt: skip
+        return best_test - tab.test_acc(leaderboard(run_search(config).trials)[0].arch)
+
+    evo = [regret("evolution", s) for s in range(10)]
+    rand = [regret("random", s) for s in range(10)]
+    assert np.mean(evo) < np.mean(rand), (evo, rand)
+
+
+def test_benchmark_script_runs_on_a_small_budget():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "strategies.py"),
+         "--seeds", "2", "--budgets", "10,20"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert len(lines) == 2 + 3 * 2  # header, rule, 3 strategies x 2 budgets
