@@ -48,7 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", help="where to look for data-set files first")
     s.add_argument("--strategy", help="qlearning (default), evolution or random")
     s.add_argument("--space", help="metaqnn (default, small data), metaqnn-paper or metaqnn-tiny")
-    s.add_argument("--reward", help="accuracy (default)")
+    s.add_argument(
+        "--reward",
+        help="accuracy (default), penalized:params=50k,latency=2ms[,lambda_size=1,"
+        "lambda_latency=1], mnas:T=2ms[,w=-0.07] or mnas:T=2ms,hard",
+    )
     s.add_argument("--budget", type=int, help="unique models to train (default 60)")
     s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")
     s.add_argument("--epochs", type=int, help="epochs per child during the search (default 8)")
@@ -77,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("run", help="run directory")
     show.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--pareto", action="store_true", help="only the non-dominated: val acc, params, latency"
+    )
+    show.add_argument(
+        "--reward", help="re-rank under another reward, e.g. mnas:T=2ms (nothing is retrained)"
+    )
 
     t = sub.add_parser("train", help="train one architecture, print validation and test accuracy")
     t.add_argument("arch", help="e.g. '[C(32,3,1), P(2,2), FC(64), SM(10)]'")
@@ -122,35 +132,38 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from rlnas.runs import open_run, ranking, rows_to_json
+    from rlnas.runs import open_run, pareto_front, ranking, rerank, rows_to_json
 
     config, trials, finals = open_run(args.run)
-    rows = ranking(trials, finals)[: args.top]
+    if args.reward:
+        trials = rerank(trials, args.reward, config)
+    if args.pareto:
+        front = {t.arch for t in pareto_front(trials)}
+        rows = [r for r in ranking(trials, finals) if r.arch in front]
+    else:
+        rows = ranking(trials, finals)[: args.top]
     if args.json:
         print(rows_to_json(rows))
         return 0
+    what = "Pareto front (val acc, params, latency)" if args.pareto else "leaderboard"
+    reward = args.reward or config.get("reward", "accuracy")
     table = Table(
-        title=f"{args.run}: {len(trials)} trials, "
-        f"{config.get('strategy')} on {config.get('dataset')}"
+        title=f"{args.run}: {what} of {len(trials)} trials, "
+        f"{config.get('strategy')} on {config.get('dataset')}, reward {reward}"
     )
-    for name in (
-        "rank",
-        "architecture",
-        "val acc",
-        "test acc",
-        "params",
-        "FLOPs",
-        "seconds",
-        "status",
-    ):
+    columns = ["rank", "architecture", "reward", "val acc", "test acc", "params", "FLOPs"]
+    has_latency = any(r.latency_ms is not None for r in rows)
+    columns += ["latency ms"] * has_latency + ["seconds", "status"]
+    for name in columns:
         table.add_column(name, justify="left" if name == "architecture" else "right")
     for r in rows:
         test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
-        table.add_row(
-            str(r.rank), r.arch, f"{r.val_acc:.4f}", test, f"{r.params:,}", f"{r.flops:,}",
-            f"{r.seconds:.1f}",
-            r.status,
-        )  # fmt: skip
+        cells = [str(r.rank), r.arch, f"{r.reward:.4f}", f"{r.val_acc:.4f}", test]
+        cells += [f"{r.params:,}", f"{r.flops:,}"]
+        if has_latency:
+            cells.append(f"{r.latency_ms:.3f}" if r.latency_ms is not None else "-")
+        cells += [f"{r.seconds:.1f}", r.status]
+        table.add_row(*cells)
     Console(width=max(120, Console().width)).print(table)
     return 0
 

@@ -35,7 +35,8 @@ class SearchConfig:
     space: str | None = None
     #: Search strategy: qlearning, evolution or random.
     strategy: str = "qlearning"
-    #: Reward: accuracy.
+    #: Reward spec: accuracy, penalized:params=N,latency=Xms[,lambda_size=L,lambda_latency=L],
+    #: mnas:T=Xms[,w=W] or mnas:T=Xms,hard (see :mod:`rlnas.evaluation.rewards`).
     reward: str = "accuracy"
     #: Unique models to train.
     budget: int = 60

@@ -19,8 +19,9 @@ from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
-from rlnas.evaluation.rewards import make_reward
+from rlnas.evaluation.rewards import Reward, accuracy, make_reward, needs_latency
 from rlnas.spaces import SearchSpace, make_space
+from rlnas.spaces.metaqnn import PRESETS as METAQNN_PRESETS
 from rlnas.store import FinalRecord, Store, TrialRecord
 from rlnas.strategies import Feedback, Strategy, make_strategy
 
@@ -36,6 +37,8 @@ __all__ = [
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
+#: The stored ``reward`` of a run that used a function of the caller's.
+CUSTOM = "custom:"
 #: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 
@@ -124,42 +127,61 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
         config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
     )
     latency = None
-    if config.latency or config.max_latency_ms is not None or _needs_latency(config.reward):
+    if config.latency or config.max_latency_ms is not None or _needs_latency(config):
         latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
     return TrainingEvaluator(
         data, train, device=config.device, threads=config.threads, latency=latency
     )
 
 
-def _needs_latency(reward: str) -> bool:
+def _needs_latency(config: SearchConfig) -> bool:
+    if config.reward.startswith(CUSTOM):
+        return False  # a custom function says so itself; see run_search
     try:
-        return bool(getattr(make_reward(reward), "needs_latency", False))
+        return needs_latency(make_reward(config.reward, latency_ms=config.max_latency_ms))
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
 
-def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy]:
+def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy, Reward]:
     name = config.space or evaluator.space or "metaqnn"
     if evaluator.space is not None and name != evaluator.space:
         raise ConfigError(
             f"{config.dataset} covers the {evaluator.space} space only; "
             f"drop --space or pass --space {evaluator.space}"
         )
+    overrides = dict(config.space_settings)
+    if config.max_params is not None or config.max_flops is not None:
+        if name not in METAQNN_PRESETS:
+            raise ConfigError(
+                f"--max-params and --max-flops are enforced by the metaqnn spaces only, not "
+                f"by {name}; use --reward penalized:params=N instead"
+            )
+        build = config.train_settings.get("build", {})
+        overrides.update(
+            max_params=config.max_params,
+            max_flops=config.max_flops,
+            batch_norm=bool(build.get("batch_norm", False)),
+        )
     try:
         space = make_space(
             name,
             input_shape=evaluator.input_shape,
             num_classes=evaluator.num_classes,
-            overrides=config.space_settings,
+            overrides=overrides,
         )
         strategy = make_strategy(
             config.strategy, space, budget=config.budget, seed=config.seed,
             **config.strategy_settings,
         )  # fmt: skip
-        make_reward(config.reward)
+        reward = (
+            make_reward(config.reward, latency_ms=config.max_latency_ms)
+            if not config.reward.startswith(CUSTOM)
+            else accuracy  # replaced by the caller's function
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return space, strategy
+    return space, strategy, reward
 
 
 def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: Path) -> None:
@@ -188,26 +210,41 @@ def run_search(
     resume: bool = False,
     evaluator: Evaluator | None = None,
     monitor: Monitor | None = None,
+    reward: Reward | None = None,
 ) -> SearchSummary:
     """Run (or resume) the search ``config`` describes and retrain its top architectures.
 
     ``evaluator`` replaces the training evaluator (e.g. :class:`rlnas.testing.FakeEvaluator`).
-    Raises :class:`ConfigError` for bad settings and for a run directory that already holds
-    a search when ``resume`` is False; nothing stored is changed then.
+    ``reward`` is a function of your own, ``EvalResult -> float``, used instead of
+    ``config.reward`` (stored as ``custom:<name>``; pass it again to resume; give it a
+    ``needs_latency = True`` attribute to have latencies measured). Raises
+    :class:`ConfigError` for bad settings and for a run directory that already holds a
+    search when ``resume`` is False; nothing stored is changed then.
     """
     monitor = monitor or Monitor()
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
     config = replace(config, run_dir=str(run_dir))
+    if reward is not None:
+        name = getattr(reward, "__qualname__", type(reward).__qualname__)
+        config = replace(
+            config, reward=f"{CUSTOM}{name}", latency=config.latency or needs_latency(reward)
+        )
+    elif config.reward.startswith(CUSTOM):
+        raise ConfigError(
+            f"this run uses the custom reward {config.reward.removeprefix(CUSTOM)!r}; "
+            "pass the function again: run_search(config, reward=fn)"
+        )
     with Store(run_dir / "trials.db") as store:
         _check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
-        space, strategy = _make(config, evaluator)
+        space, strategy, made = _make(config, evaluator)
+        reward = reward or made
         if store.get_meta("config") is None:
             store.set_meta("config", config.to_json())
             store.set_meta("evaluator", evaluator.fingerprint)
             store.set_meta("space", json.dumps(space.config(), default=str))
             (run_dir / "config.json").write_text(config.to_json())
-        return _Loop(config, store, evaluator, strategy, monitor, run_dir).run()
+        return _Loop(config, store, evaluator, strategy, reward, monitor, run_dir).run()
 
 
 class _Loop:
@@ -217,12 +254,13 @@ class _Loop:
         store: Store,
         evaluator: Evaluator,
         strategy: Strategy,
+        reward: Reward,
         monitor: Monitor,
         run_dir: Path,
     ) -> None:
         self.config, self.store, self.evaluator = config, store, evaluator
         self.strategy, self.monitor, self.run_dir = strategy, monitor, run_dir
-        self.reward = make_reward(config.reward)
+        self.reward = reward
         self.fingerprint = evaluator.fingerprint
         self.cache = store.cache(self.fingerprint)
         self.trials = store.trials()
