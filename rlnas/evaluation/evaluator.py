@@ -91,9 +91,7 @@ class TrainingEvaluator(Evaluator):
             "train": self.train_config.to_dict(),
             "latency": asdict(self.latency) if self.latency else None,
             # latencies measured elsewhere are not these: another device misses the cache
-            "device": device_fingerprint(self.device).rsplit(" | ", 1)[0]
-            if self.latency
-            else None,
+            "device": device_fingerprint(self.device).rsplit(" | ", 1)[0] if self.latency else None,
         }
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
