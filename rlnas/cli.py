@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")
     s.add_argument("--epochs", type=int, help="epochs per child during the search (default 8)")
     s.add_argument("--final-epochs", type=int, help="epochs when retraining the top-k (default 20)")
+    s.add_argument(
+        "--final-recipe", help="retraining of the top-k: search (default) or strong (augmented)"
+    )
     s.add_argument("--top-k", type=int, help="how many of the best to retrain and test (default 3)")
     s.add_argument("--seed", type=int, help="seed of everything (default 0)")
     s.add_argument("--subset", type=int, help="search on this many training images (stratified)")
@@ -105,7 +108,7 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune", "subset",
+    "prune", "subset", "final_recipe",
 )  # fmt: skip
 
 

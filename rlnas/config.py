@@ -46,6 +46,10 @@ class SearchConfig:
     epochs: int = 8
     #: Epochs when the top architectures are retrained on train+validation at the end.
     final_epochs: int = 20
+    #: How the top architectures are retrained: "search" (the search-time recipe) or
+    #: "strong" (AdamW, one-cycle, label smoothing, augmentation); see
+    #: :func:`rlnas.evaluation.trainer.final_recipe`. The ``[final]`` table overrides fields.
+    final_recipe: str = "search"
     #: How many of the best architectures to retrain and test at the end (0: none).
     top_k: int = 3
     #: Seed of everything (strategy, splits of work, child training).
@@ -79,6 +83,8 @@ class SearchConfig:
     strategy_settings: dict[str, Any] = field(default_factory=dict)
     #: The ``[train]`` table: trainer settings (e.g. learning_rate, batch_size).
     train_settings: dict[str, Any] = field(default_factory=dict)
+    #: The ``[final]`` table: trainer settings of the final retraining, over the recipe.
+    final_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("budget", "epochs", "final_epochs"):
@@ -119,7 +125,12 @@ class SearchConfig:
             raise ConfigError(f"invalid {source}: {error}") from None
 
 
-_TABLES = {"space": "space_settings", "strategy": "strategy_settings", "train": "train_settings"}
+_TABLES = {
+    "space": "space_settings",
+    "strategy": "strategy_settings",
+    "train": "train_settings",
+    "final": "final_settings",
+}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

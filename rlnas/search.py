@@ -13,7 +13,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
@@ -24,6 +24,9 @@ from rlnas.spaces import SearchSpace, make_space
 from rlnas.spaces.metaqnn import PRESETS as METAQNN_PRESETS
 from rlnas.store import FinalRecord, Store, TrialRecord
 from rlnas.strategies import Feedback, Strategy, make_strategy
+
+if TYPE_CHECKING:
+    from rlnas.evaluation.trainer import TrainConfig
 
 __all__ = [
     "Monitor",
@@ -101,37 +104,53 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
     """The evaluator that ``config`` describes: a table for ``tabular:NAME``, else training."""
     from rlnas.evaluation.evaluator import DataSpec, LatencySpec, TrainingEvaluator
     from rlnas.evaluation.tabular import TabularEvaluator
-    from rlnas.evaluation.trainer import TrainConfig
-    from rlnas.nn import BuildOptions
+    from rlnas.evaluation.trainer import TrainConfig, final_recipe
 
     if config.dataset.startswith("tabular:"):
         try:
             return TabularEvaluator(config.dataset.removeprefix("tabular:"))
         except ValueError as error:
             raise ConfigError(str(error)) from None
-    settings = dict(config.train_settings)
+    train = _train_config(config.train_settings, TrainConfig(epochs=config.epochs), "train")
+    data = DataSpec(
+        config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
+    )
+    split = data.load()
+    try:
+        recipe = final_recipe(
+            config.final_recipe, train, config.dataset, min(split.input_shape[1:])
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    final = _train_config(config.final_settings, recipe, "final")
+    latency = None
+    if config.latency or config.max_latency_ms is not None or _needs_latency(config):
+        latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
+    return TrainingEvaluator(
+        data, train, device=config.device, threads=config.threads, latency=latency,
+        split=split, final_config=final,
+    )  # fmt: skip
+
+
+def _train_config(settings: dict[str, Any], base: TrainConfig, table: str) -> TrainConfig:
+    """``base`` with the settings of a ``[train]`` or ``[final]`` table applied."""
+    from rlnas.evaluation.trainer import TrainConfig
+
+    settings = dict(settings)
     build_settings = settings.pop("build", {})
     known = {f.name for f in fields(TrainConfig)} - {"build", "epochs"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
-            f"unknown [train] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            f"unknown [{table}] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     try:
         if "betas" in settings:
             settings["betas"] = tuple(settings["betas"])
-        train = TrainConfig(epochs=config.epochs, build=BuildOptions(**build_settings), **settings)
+        build = replace(base.build, **build_settings)
+        return replace(base, build=build, **settings)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"invalid [train] settings: {error}") from None
-    data = DataSpec(
-        config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
-    )
-    latency = None
-    if config.latency or config.max_latency_ms is not None or _needs_latency(config):
-        latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
-    return TrainingEvaluator(
-        data, train, device=config.device, threads=config.threads, latency=latency
-    )
+        raise ConfigError(f"invalid [{table}] settings: {error}") from None
 
 
 def _needs_latency(config: SearchConfig) -> bool:
@@ -359,7 +378,9 @@ class _Loop:
             )  # fmt: skip
             record = FinalRecord(
                 trial.arch, rank, trial.result.val_acc, score.test_acc, score.epochs,
-                score.seconds, {"failed": score.failed, "train_loss": list(score.train_loss)},
+                score.seconds,
+                {"failed": score.failed, "train_loss": list(score.train_loss),
+                 "recipe": score.recipe},
             )  # fmt: skip
             self.store.add_final(record)
             self.monitor.on_final(record)

@@ -70,9 +70,12 @@ class TrainingEvaluator(Evaluator):
         threads: int | None = None,
         latency: LatencySpec | None = None,
         split: Split | None = None,
+        final_config: TrainConfig | None = None,
     ) -> None:
         self.data = data or DataSpec()
         self.train_config = train_config or TrainConfig()
+        #: How :meth:`final` retrains (its ``epochs`` is replaced by the caller's).
+        self.final_config = final_config or self.train_config
         self.device_name = device
         self.device = pick_device(device)
         self.threads = threads
@@ -100,6 +103,12 @@ class TrainingEvaluator(Evaluator):
         state = self.__dict__.copy()
         state["split"] = None  # workers reload the data from the spec
         return state
+
+    def _final_split(self) -> Split:
+        """All the training data, even when the search used a subset."""
+        if self.data.subset is None:
+            return self.split
+        return replace(self.data, subset=None).load()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -180,11 +189,12 @@ class TrainingEvaluator(Evaluator):
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
     ) -> FinalScore:
-        """Retrain ``arch`` from scratch on train+validation for ``epochs``; score on test."""
-        s = self.split
+        """Retrain ``arch`` from scratch on all the training data (train+validation, without
+        the search's subset) for ``epochs`` with :attr:`final_config`; score on test."""
+        s = self._final_split()
         x = torch.cat([s.x_train, s.x_val])
         y = torch.cat([s.y_train, s.y_val])
-        config = replace(self.train_config, epochs=epochs)
+        config = replace(self.final_config, epochs=epochs)
         start = time.perf_counter()
         outcome = train(
             arch, (x, y), None,
@@ -199,4 +209,6 @@ class TrainingEvaluator(Evaluator):
                 save_to.parent.mkdir(parents=True, exist_ok=True)
                 torch.save(outcome.model.state_dict(), save_to)
         seconds = time.perf_counter() - start
-        return FinalScore(test_acc, epochs, seconds, outcome.train_loss, outcome.failed)
+        return FinalScore(
+            test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict()
+        )
