@@ -1,9 +1,15 @@
 """The search loop: propose -> evaluate (or replay) -> reward -> observe -> store.
 
-Every strategy shares this loop; a strategy file holds only its update rule. Each trial is
-committed with the strategy's checkpoint in one transaction, so ``resume=True`` after a
-kill continues exactly where the last commit left off, and the finished run equals one
-never interrupted.
+Every strategy and every executor share this loop; a strategy file holds only its update
+rule. The strategy proposes whenever a worker is free, so with ``workers`` > 1 several
+proposals are out at once (MetaQNN's server and clients); an architecture already being
+trained is not trained twice, its result answers every proposal that asked for it. Each
+answered proposal is a trial, committed in one transaction with the strategy's checkpoint
+and the proposals still out. ``resume=True`` restores that checkpoint and runs those
+proposals again before asking for new ones, so no proposal is lost or observed twice;
+proposals made after the last commit are forgotten with the strategy state that made them
+and proposed again. With the inline executor (one trial at a time, the default) nothing is
+ever out at a commit, and the resumed run equals one never interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -19,10 +27,12 @@ from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
+from rlnas.evaluation.result import EvalResult, TrialStatus
 from rlnas.evaluation.rewards import make_reward
+from rlnas.executors import Executor, WorkerLost, evaluate_trial, make_executor
 from rlnas.spaces import SearchSpace, make_space
-from rlnas.store import FinalRecord, Store, TrialRecord
-from rlnas.strategies import Feedback, Strategy, make_strategy
+from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
+from rlnas.strategies import Feedback, Proposal, Strategy, make_strategy
 
 __all__ = [
     "Monitor",
@@ -36,8 +46,14 @@ __all__ = [
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
+#: Proposals out at once, per worker, counting those waiting for an architecture that is
+#: being trained: a strategy that keeps proposing it waits for the result instead.
+MAX_OUT_PER_WORKER = 8
 #: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
+#: Where and how trials run: may change on resume too (results do not depend on it).
+RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
+RESUMABLE |= {"max_retries"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,9 @@ class SearchSummary:
     elapsed: float
     search_seconds: float
     train_seconds: float
+    #: Proposals that were out (being trained) when the search was interrupted: stored as
+    #: interrupted, run again by ``--resume``.
+    interrupted: int = 0
 
 
 class Monitor:
@@ -182,18 +201,30 @@ def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: 
             )
 
 
+def build_executor(config: SearchConfig, evaluator: Evaluator) -> Executor:
+    """The executor ``config`` describes, its workers holding copies of ``evaluator``."""
+    return make_executor(
+        config.executor_name, evaluator, workers=config.workers, threads=config.threads,
+        device=config.device, ray_address=config.ray_address,
+        cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
+    )  # fmt: skip
+
+
 def run_search(
     config: SearchConfig,
     *,
     resume: bool = False,
     evaluator: Evaluator | None = None,
     monitor: Monitor | None = None,
+    executor: Executor | None = None,
 ) -> SearchSummary:
     """Run (or resume) the search ``config`` describes and retrain its top architectures.
 
     ``evaluator`` replaces the training evaluator (e.g. :class:`rlnas.testing.FakeEvaluator`).
-    Raises :class:`ConfigError` for bad settings and for a run directory that already holds
-    a search when ``resume`` is False; nothing stored is changed then.
+    ``executor`` replaces the one ``config`` describes (the caller then shuts it down; its
+    workers must hold the same evaluator). Raises :class:`ConfigError` for bad settings and
+    for a run directory that already holds a search when ``resume`` is False; nothing
+    stored is changed then.
     """
     monitor = monitor or Monitor()
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
@@ -202,12 +233,35 @@ def run_search(
         _check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
         space, strategy = _make(config, evaluator)
-        if store.get_meta("config") is None:
-            store.set_meta("config", config.to_json())
-            store.set_meta("evaluator", evaluator.fingerprint)
-            store.set_meta("space", json.dumps(space.config(), default=str))
-            (run_dir / "config.json").write_text(config.to_json())
-        return _Loop(config, store, evaluator, strategy, monitor, run_dir).run()
+        owned = executor is None
+        executor = executor or build_executor(config, evaluator)
+        try:
+            if store.get_meta("config") is None:
+                store.set_meta("config", config.to_json())
+                store.set_meta("evaluator", evaluator.fingerprint)
+                store.set_meta("space", json.dumps(space.config(), default=str))
+                (run_dir / "config.json").write_text(config.to_json())
+            loop = _Loop(config, store, evaluator, strategy, monitor, run_dir, executor)
+            loop.owns_executor = owned
+            return loop.run()
+        finally:
+            if owned:
+                executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _Job:
+    """One architecture being trained, and the proposals waiting for its result (the first
+    is the trial that trains it; the others are answered with the same result)."""
+
+    arch: Architecture
+    seed: int
+    prune: PruneRule | None
+    #: (order proposed, proposal).
+    waiting: list[tuple[int, Proposal]]
+    future: Future[EvalResult] | None = None
+    #: Workers lost while training it.
+    attempts: int = 0
 
 
 class _Loop:
@@ -219,9 +273,11 @@ class _Loop:
         strategy: Strategy,
         monitor: Monitor,
         run_dir: Path,
+        executor: Executor,
     ) -> None:
         self.config, self.store, self.evaluator = config, store, evaluator
         self.strategy, self.monitor, self.run_dir = strategy, monitor, run_dir
+        self.executor, self.owns_executor = executor, False
         self.reward = make_reward(config.reward)
         self.fingerprint = evaluator.fingerprint
         self.cache = store.cache(self.fingerprint)
@@ -233,6 +289,13 @@ class _Loop:
         self.start = time.perf_counter()
         self.train_seconds = 0.0
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
+        self.jobs: dict[str, _Job] = {}  # by architecture, in the order they were submitted
+        # Proposals out at the last checkpoint: asked again first (the strategy that made
+        # them is restored from that checkpoint, so it will not make them again).
+        self.resumed = deque(store.pending()) if checkpoint is not None else deque()
+        self.asked = max((p.seq + 1 for p in self.resumed), default=len(self.trials))
+        self.replays_in_a_row = 0
+        self.interrupted = 0
 
     def status(self, info: dict[str, float] | None = None) -> SearchStatus:
         return SearchStatus(
@@ -258,45 +321,160 @@ class _Loop:
         elapsed = time.perf_counter() - self.start
         summary = SearchSummary(
             self.run_dir, self.trials, self.store.finals(), stopped,
-            elapsed, search_seconds or elapsed, self.train_seconds,
+            elapsed, search_seconds or elapsed, self.train_seconds, self.interrupted,
         )  # fmt: skip
         self.monitor.on_end(summary)
         return summary
 
     def search(self) -> str:
+        """Keep every worker busy until a stop condition; then drain the trials in flight.
+        Returns why it stopped: budget, time limit or converged."""
+        try:
+            return self._search()
+        except KeyboardInterrupt:
+            if not self.interrupted:
+                self.interrupted = self.store.interrupt_pending()
+            raise
+        finally:
+            if self.owns_executor:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _search(self) -> str:
+        while self.resumed:
+            pending = self.resumed.popleft()
+            proposal = Proposal(parse(pending.arch), pending.actions, pending.info)
+            self.ask(pending.seq, proposal, attempts=pending.attempts)
+        while True:
+            stop = self.stop_reason()
+            while stop is None and self.has_room():
+                self.ask(self.asked, self.strategy.propose())
+                stop = self.stop_reason()
+            if stop is not None and not self.jobs:
+                return stop
+            self.collect()
+
+    def stop_reason(self) -> str | None:
         limit = self.config.time_limit
-        replays_in_a_row = 0
-        while self.trained < self.config.budget:
-            if limit is not None and time.perf_counter() - self.start >= limit:
-                return "time limit"
-            if replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
-                return "converged"
-            proposal = self.strategy.propose()
-            key = str(proposal.architecture)
-            result = self.cache.get(key)
-            new = result is None
-            if result is None:
-                seed = trial_seed(self.config.seed, key)
-                rule = self.prune_rule() if self.config.prune else None
-                result = self.evaluator.evaluate(proposal.architecture, seed, prune=rule)
-                self.cache[key] = result
-                self.train_seconds += result.seconds
-            reward = self.reward(result)
-            self.strategy.observe(Feedback(proposal, reward, result, new))
-            record = TrialRecord(
-                len(self.trials), key, proposal.actions, reward, result, new,
-                dict(proposal.info), time.time(),
-            )  # fmt: skip
-            self.store.add_trial(
-                record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict()
-            )
-            self.trials.append(record)
-            self.trained += new
-            replays_in_a_row = 0 if new else replays_in_a_row + 1
-            if self.best is None or reward > self.best.reward:
-                self.best = record
-            self.monitor.on_trial(record, self.status(dict(proposal.info)))
-        return "budget"
+        if self.trained + len(self.jobs) >= self.config.budget:
+            return "budget"
+        if limit is not None and time.perf_counter() - self.start >= limit:
+            return "time limit"
+        if self.replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
+            return "converged"
+        return None
+
+    def has_room(self) -> bool:
+        """A worker is free, and not too many proposals wait for the busy ones."""
+        workers = self.executor.workers
+        out = sum(len(job.waiting) for job in self.jobs.values())
+        return len(self.jobs) < workers and out < MAX_OUT_PER_WORKER * workers
+
+    def ask(self, seq: int, proposal: Proposal, *, attempts: int = 0) -> None:
+        """Answer ``proposal`` from the cache, or attach it to the job training its
+        architecture, or start that job."""
+        self.asked = max(self.asked, seq + 1)
+        key = str(proposal.architecture)
+        result = self.cache.get(key)
+        if result is not None:
+            self.commit(proposal, result, new=False, info=dict(proposal.info))
+            return
+        job = self.jobs.get(key)
+        if job is not None:
+            job.waiting.append((seq, proposal))  # being trained: its result answers this too
+            return
+        seed = trial_seed(self.config.seed, key)
+        rule = self.prune_rule() if self.config.prune else None
+        job = _Job(proposal.architecture, seed, rule, [(seq, proposal)], attempts=attempts)
+        self.jobs[key] = job
+        self.submit(job)
+
+    def submit(self, job: _Job) -> None:
+        job.future = self.executor.submit(evaluate_trial, job.arch, job.seed, job.prune)
+
+    def collect(self) -> None:
+        """Wait until a job ends; commit the proposals it answers, or run it again."""
+        futures = [job.future for job in self.jobs.values() if job.future is not None]
+        try:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        except KeyboardInterrupt:
+            self.save_interrupted()  # between strategy calls: a consistent moment
+            raise
+        for key, job in list(self.jobs.items()):
+            if job.future in done:
+                self.settle(key, job)
+
+    def settle(self, key: str, job: _Job) -> None:
+        assert job.future is not None
+        try:
+            result = job.future.result()
+        except WorkerLost as lost:
+            job.attempts += 1
+            if job.attempts <= self.config.max_retries:
+                self.submit(job)  # same seed: the result does not depend on the retry
+                return
+            result = self.lost(job, str(lost))
+        self.cache[key] = result
+        self.train_seconds += result.seconds
+        new = True
+        while job.waiting:  # the rest stay out (stored as pending) until committed
+            _, proposal = job.waiting.pop(0)
+            info = dict(proposal.info)
+            if not new:
+                info["waited"] = 1.0  # answered by a training that was already running
+            elif job.attempts:
+                info["worker_lost"] = float(job.attempts)
+            self.commit(proposal, result, new=new, info=info)
+            new = False
+        del self.jobs[key]
+
+    def lost(self, job: _Job, reason: str) -> EvalResult:
+        """The failed result of a job whose workers died ``max_retries + 1`` times."""
+        classes = self.evaluator.num_classes
+        return EvalResult(
+            TrialStatus.FAILED, val_acc=1.0 / classes, num_classes=classes,
+            error=f"worker lost {job.attempts} times (--max-retries "
+            f"{self.config.max_retries}); last: {reason}",
+            extra={"worker_lost": job.attempts},
+        )  # fmt: skip
+
+    def commit(self, proposal: Proposal, result: EvalResult, *, new: bool, info: dict) -> None:
+        """Observe one answered proposal and store it with the checkpoint, atomically."""
+        key = str(proposal.architecture)
+        reward = self.reward(result)
+        self.strategy.observe(Feedback(proposal, reward, result, new))
+        record = TrialRecord(
+            len(self.trials), key, proposal.actions, reward, result, new, info, time.time()
+        )
+        self.store.add_trial(
+            record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict(),
+            pending=self.pending(),
+        )  # fmt: skip
+        self.trials.append(record)
+        self.trained += new
+        self.replays_in_a_row = 0 if new else self.replays_in_a_row + 1
+        if self.best is None or reward > self.best.reward:
+            self.best = record
+        self.monitor.on_trial(record, self.status(dict(proposal.info)))
+
+    def pending(self) -> list[PendingTrial]:
+        """Every proposal out, in the order proposed: resumed ones not yet asked again,
+        and those waiting for a job."""
+        out = list(self.resumed)
+        for job in self.jobs.values():
+            out += [
+                PendingTrial(seq, str(p.architecture), p.actions, dict(p.info), job.attempts)
+                for seq, p in job.waiting
+            ]
+        return sorted(out, key=lambda p: p.seq)
+
+    def save_interrupted(self) -> None:
+        """Ctrl-C while waiting: store the strategy as it is now with every proposal out,
+        marked interrupted, so that ``--resume`` runs them again."""
+        pending = [replace(p, state=PendingState.INTERRUPTED) for p in self.pending()]
+        self.store.save_pending(
+            pending, checkpoint=self.strategy.state_dict(), trial_id=len(self.trials) - 1
+        )
+        self.interrupted = len(pending)
 
     def prune_rule(self) -> PruneRule | None:
         """The early-stopping rule from the curves of the successful trials so far."""
