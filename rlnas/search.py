@@ -18,7 +18,6 @@ import hashlib
 import json
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,10 @@ from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.evaluation.result import EvalResult
 from rlnas.evaluation.rewards import make_reward
-from rlnas.executors import Executor, WorkerLost, evaluate_trial, make_executor
+from rlnas.executors import Executor, make_executor
+from rlnas.scheduler import Scheduler
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
 from rlnas.strategies import Feedback, Proposal, Strategy, make_strategy
@@ -46,9 +46,6 @@ __all__ = [
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
-#: Proposals out at once, per worker, counting those waiting for an architecture that is
-#: being trained: a strategy that keeps proposing it waits for the result instead.
-MAX_OUT_PER_WORKER = 8
 #: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 #: Where and how trials run: may change on resume too (results do not depend on it).
@@ -249,21 +246,6 @@ def run_search(
                 executor.shutdown(wait=False, cancel_futures=True)
 
 
-@dataclass
-class _Job:
-    """One architecture being trained, and the proposals waiting for its result (the first
-    is the trial that trains it; the others are answered with the same result)."""
-
-    arch: Architecture
-    seed: int
-    prune: PruneRule | None
-    #: (order proposed, proposal).
-    waiting: list[tuple[int, Proposal]]
-    future: Future[EvalResult] | None = None
-    #: Workers lost while training it.
-    attempts: int = 0
-
-
 class _Loop:
     def __init__(
         self,
@@ -289,7 +271,10 @@ class _Loop:
         self.start = time.perf_counter()
         self.train_seconds = 0.0
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
-        self.jobs: dict[str, _Job] = {}  # by architecture, in the order they were submitted
+        self.scheduler = Scheduler(
+            executor, max_retries=config.max_retries, num_classes=evaluator.num_classes,
+            answer=self.commit,
+        )  # fmt: skip
         # Proposals out at the last checkpoint: asked again first (the strategy that made
         # them is restored from that checkpoint, so it will not make them again).
         self.resumed = deque(store.pending()) if checkpoint is not None else deque()
@@ -346,16 +331,21 @@ class _Loop:
             self.ask(pending.seq, proposal, attempts=pending.attempts)
         while True:
             stop = self.stop_reason()
-            while stop is None and self.has_room():
+            while stop is None and self.scheduler.has_room():
                 self.ask(self.asked, self.strategy.propose())
                 stop = self.stop_reason()
-            if stop is not None and not self.jobs:
+            if stop is not None and not self.scheduler.jobs:
                 return stop
-            self.collect()
+            try:
+                done = self.scheduler.wait()
+            except KeyboardInterrupt:
+                self.save_interrupted()  # between strategy calls: a consistent moment
+                raise
+            self.scheduler.settle(done)
 
     def stop_reason(self) -> str | None:
         limit = self.config.time_limit
-        if self.trained + len(self.jobs) >= self.config.budget:
+        if self.trained + len(self.scheduler.jobs) >= self.config.budget:
             return "budget"
         if limit is not None and time.perf_counter() - self.start >= limit:
             return "time limit"
@@ -363,83 +353,27 @@ class _Loop:
             return "converged"
         return None
 
-    def has_room(self) -> bool:
-        """A worker is free, and not too many proposals wait for the busy ones."""
-        workers = self.executor.workers
-        out = sum(len(job.waiting) for job in self.jobs.values())
-        return len(self.jobs) < workers and out < MAX_OUT_PER_WORKER * workers
-
     def ask(self, seq: int, proposal: Proposal, *, attempts: int = 0) -> None:
-        """Answer ``proposal`` from the cache, or attach it to the job training its
-        architecture, or start that job."""
+        """Answer ``proposal`` from the cache, or from the job training its architecture,
+        or start that job."""
         self.asked = max(self.asked, seq + 1)
         key = str(proposal.architecture)
         result = self.cache.get(key)
         if result is not None:
-            self.commit(proposal, result, new=False, info=dict(proposal.info))
-            return
-        job = self.jobs.get(key)
-        if job is not None:
-            job.waiting.append((seq, proposal))  # being trained: its result answers this too
-            return
-        seed = trial_seed(self.config.seed, key)
-        rule = self.prune_rule() if self.config.prune else None
-        job = _Job(proposal.architecture, seed, rule, [(seq, proposal)], attempts=attempts)
-        self.jobs[key] = job
-        self.submit(job)
+            self.commit(proposal, result, False, dict(proposal.info))
+        elif not self.scheduler.join(seq, proposal):
+            rule = self.prune_rule() if self.config.prune else None
+            seed = trial_seed(self.config.seed, key)
+            self.scheduler.start(seq, proposal, seed, rule, attempts)
 
-    def submit(self, job: _Job) -> None:
-        job.future = self.executor.submit(evaluate_trial, job.arch, job.seed, job.prune)
-
-    def collect(self) -> None:
-        """Wait until a job ends; commit the proposals it answers, or run it again."""
-        futures = [job.future for job in self.jobs.values() if job.future is not None]
-        try:
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-        except KeyboardInterrupt:
-            self.save_interrupted()  # between strategy calls: a consistent moment
-            raise
-        for key, job in list(self.jobs.items()):
-            if job.future in done:
-                self.settle(key, job)
-
-    def settle(self, key: str, job: _Job) -> None:
-        assert job.future is not None
-        try:
-            result = job.future.result()
-        except WorkerLost as lost:
-            job.attempts += 1
-            if job.attempts <= self.config.max_retries:
-                self.submit(job)  # same seed: the result does not depend on the retry
-                return
-            result = self.lost(job, str(lost))
-        self.cache[key] = result
-        self.train_seconds += result.seconds
-        new = True
-        while job.waiting:  # the rest stay out (stored as pending) until committed
-            _, proposal = job.waiting.pop(0)
-            info = dict(proposal.info)
-            if not new:
-                info["waited"] = 1.0  # answered by a training that was already running
-            elif job.attempts:
-                info["worker_lost"] = float(job.attempts)
-            self.commit(proposal, result, new=new, info=info)
-            new = False
-        del self.jobs[key]
-
-    def lost(self, job: _Job, reason: str) -> EvalResult:
-        """The failed result of a job whose workers died ``max_retries + 1`` times."""
-        classes = self.evaluator.num_classes
-        return EvalResult(
-            TrialStatus.FAILED, val_acc=1.0 / classes, num_classes=classes,
-            error=f"worker lost {job.attempts} times (--max-retries "
-            f"{self.config.max_retries}); last: {reason}",
-            extra={"worker_lost": job.attempts},
-        )  # fmt: skip
-
-    def commit(self, proposal: Proposal, result: EvalResult, *, new: bool, info: dict) -> None:
-        """Observe one answered proposal and store it with the checkpoint, atomically."""
+    def commit(
+        self, proposal: Proposal, result: EvalResult, new: bool, info: dict[str, float]
+    ) -> None:
+        """Observe one answered proposal; store it with the checkpoint, atomically."""
         key = str(proposal.architecture)
+        if new:
+            self.cache[key] = result
+            self.train_seconds += result.seconds
         reward = self.reward(result)
         self.strategy.observe(Feedback(proposal, reward, result, new))
         record = TrialRecord(
@@ -459,13 +393,7 @@ class _Loop:
     def pending(self) -> list[PendingTrial]:
         """Every proposal out, in the order proposed: resumed ones not yet asked again,
         and those waiting for a job."""
-        out = list(self.resumed)
-        for job in self.jobs.values():
-            out += [
-                PendingTrial(seq, str(p.architecture), p.actions, dict(p.info), job.attempts)
-                for seq, p in job.waiting
-            ]
-        return sorted(out, key=lambda p: p.seq)
+        return sorted([*self.resumed, *self.scheduler.pending()], key=lambda p: p.seq)
 
     def save_interrupted(self) -> None:
         """Ctrl-C while waiting: store the strategy as it is now with every proposal out,

@@ -1,20 +1,4 @@
-"""Where trials run: inline in the driver, in a pool of local worker processes, or on Ray.
-
-Every executor is shaped like :class:`concurrent.futures.Executor`: ``submit(fn, *args,
-**kwargs)`` returns a :class:`~concurrent.futures.Future`, ``shutdown()`` ends it, and it
-is a context manager. One difference keeps live objects out of workers: each worker holds
-its own copy of a *resident* object (the evaluator), unpickled once when the worker starts,
-and runs ``fn(resident, *args, **kwargs)``; ``fn`` and its arguments must pickle
-(module-level functions, frozen dataclasses).
-
-Contract (checked for every executor by :func:`rlnas.testing.check_executor`): a future ends
-with ``fn``'s value, with the exception ``fn`` raised, or with :class:`WorkerLost` when the
-process running it died (killed, out of memory, node lost); then nothing is known of the
-call and it may be submitted again. Executors never retry by themselves: the search loop
-decides (``--max-retries``). ``workers`` calls run at once; more are queued.
-
-This module imports neither torch nor Ray at import time, and never the search loop.
-"""
+"""Local worker processes: each with its own torch threads and GPU, surviving kills."""
 
 from __future__ import annotations
 
@@ -24,7 +8,6 @@ import pickle
 import signal
 import threading
 import traceback
-from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -32,91 +15,14 @@ from dataclasses import dataclass
 from multiprocessing import connection, get_all_start_methods, get_context
 from typing import Any, TypeVar
 
-from rlnas.config import ConfigError
+from rlnas.executors.base import Executor, RemoteTraceback, WorkerLost
 
-__all__ = [
-    "EXECUTORS",
-    "Executor",
-    "InlineExecutor",
-    "ProcessExecutor",
-    "RayExecutor",
-    "WorkerLost",
-    "assign_gpus",
-    "evaluate_trial",
-    "make_executor",
-]
+__all__ = ["MAX_FAILED_STARTS", "ProcessExecutor", "assign_gpus", "usable_cpus"]
 
 T = TypeVar("T")
 
-#: ``--executor`` names.
-EXECUTORS = ("inline", "process", "ray")
 #: A local worker that dies this many times in a row before it is ready breaks the pool.
 MAX_FAILED_STARTS = 3
-
-
-class WorkerLost(RuntimeError):
-    """The worker running a call died before answering; the message says how."""
-
-
-class RemoteTraceback(Exception):
-    """The formatted traceback of an exception raised in a worker (its ``__cause__``)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-def evaluate_trial(evaluator: Any, arch: Any, seed: int, prune: Any = None) -> Any:
-    """What the search loop submits: ``evaluator.evaluate(arch, seed, prune=prune)`` on the
-    worker's own evaluator. Lives here, not in the loop, so workers never import it."""
-    return evaluator.evaluate(arch, seed, prune=prune)
-
-
-class Executor(ABC):
-    """Runs calls on the resident object of its workers; see the module docstring."""
-
-    #: Registered name (``--executor``).
-    name: str = ""
-    #: Calls that run at once: the search loop keeps this many trials in flight.
-    workers: int = 1
-    #: True when calls run in other processes, so a dying call cannot take the caller down.
-    isolated: bool = True
-
-    @abstractmethod
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        """Run ``fn(resident, *args, **kwargs)`` on a worker when one is free."""
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:  # noqa: B027
-        """Release the workers. ``wait``: let running calls finish first; otherwise stop
-        them now (their futures end with :class:`WorkerLost`). ``cancel_futures``: cancel
-        calls not yet started. Idempotent. Nothing to release by default."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
-
-
-class InlineExecutor(Executor):
-    """Runs each call at once, in the caller's process and thread: the search as it always
-    was (bit-identical trial stores), and the one place a live resident object is used."""
-
-    name = "inline"
-    isolated = False
-
-    def __init__(self, resident: Any) -> None:
-        self.resident = resident
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(self.resident, *args, **kwargs))
-        except Exception as error:  # KeyboardInterrupt is not caught: Ctrl-C stops the caller
-            future.set_exception(error)
-        return future
-
-
-# --- local processes -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -200,7 +106,7 @@ class ProcessExecutor(Executor):
         method = "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
         self._ctx: Any = get_context(method)  # fork server or spawn: no inherited threads
         if method == "forkserver":
-            self._ctx.set_forkserver_preload(["torch", "rlnas.executors"])
+            self._ctx.set_forkserver_preload(["torch", "rlnas.executors.local"])
         gpus = gpus or (None,) * workers
         self._slots = [_Slot(i, gpus[i % len(gpus)]) for i in range(workers)]
         self._queue: deque[_Call] = deque()
@@ -305,7 +211,8 @@ class ProcessExecutor(Executor):
             if slot.call is not None or slot.process is None:
                 continue
             call = self._queue.popleft()
-            if not call.future.set_running_or_notify_cancel():
+            # A call whose worker died while starting comes back already running.
+            if not call.future.running() and not call.future.set_running_or_notify_cancel():
                 continue
             slot.call = call
             with contextlib.suppress(OSError):  # the worker died: the watcher reports the call
@@ -437,186 +344,3 @@ def _exit_with_driver(lifeline: Any) -> None:
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
     os._exit(0)  # the driver is gone (or done): nobody will read what we compute
-
-
-# --- Ray ---------------------------------------------------------------------------------
-
-
-def import_ray() -> Any:
-    """The ``ray`` module, or a :class:`ConfigError` saying how to install it."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--executor ray needs Ray, which is not installed: pip install 'rlnas[ray]'"
-        ) from None
-    return ray
-
-
-#: Per Ray worker process: the resident of the object-store entry it was last given.
-_RAY_RESIDENT: dict[str, Any] = {}
-
-
-def _ray_call(
-    boxed: list[Any],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    threads: int,
-) -> Any:
-    """The Ray task. ``boxed`` holds the resident's object reference inside a list so that
-    Ray does not fetch and unpickle it for every task: a worker process does it once."""
-    import ray
-    import torch
-
-    key = boxed[0].hex()
-    resident = _RAY_RESIDENT.get(key)
-    if resident is None:
-        _RAY_RESIDENT.clear()
-        resident = _RAY_RESIDENT[key] = ray.get(boxed[0])
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return fn(resident, *args, **kwargs)
-
-
-class RayExecutor(Executor):
-    """Calls run as Ray tasks declaring ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs.
-
-    The resident is put into Ray's object store once (pass one that carries its data, e.g.
-    :meth:`rlnas.evaluation.base.Evaluator.with_data`, so nodes without the data files can
-    train); each worker process fetches it once. Ray's own task retries are off: a lost
-    worker, node or an out-of-memory kill ends the future with :class:`WorkerLost`, and
-    an exception of ``fn`` ends it with that exception. Connects to ``address`` (``auto``,
-    ``HOST:PORT``), or starts a local cluster, unless Ray is already initialised; only a
-    cluster it started is shut down with it.
-    """
-
-    name = "ray"
-
-    def __init__(
-        self,
-        resident: Any,
-        *,
-        workers: int | None = None,
-        address: str | None = None,
-        cpus_per_trial: float = 1.0,
-        gpus_per_trial: float = 0.0,
-        threads: int | None = None,
-    ) -> None:
-        ray = import_ray()
-        self._ray = ray
-        self._owns_cluster = not ray.is_initialized()
-        if self._owns_cluster:
-            import logging
-
-            try:
-                ray.init(
-                    address=address, include_dashboard=False, log_to_driver=False,
-                    logging_level=logging.WARNING,
-                )  # fmt: skip
-            except (ConnectionError, ValueError, RuntimeError) as error:
-                raise ConfigError(f"cannot reach the Ray cluster at {address}: {error}") from None
-        resources = ray.cluster_resources()
-        if workers is None:
-            workers = int(resources.get("CPU", 1) // cpus_per_trial)
-            if gpus_per_trial:
-                workers = min(workers, int(resources.get("GPU", 0) // gpus_per_trial))
-        self.workers = max(1, workers)
-        self._threads = threads or max(1, int(cpus_per_trial))
-        self._resident = ray.put(resident)
-        self._remote = ray.remote(_ray_call).options(
-            num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0
-        )
-        self._refs: dict[Future[Any], Any] = {}
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        if self._closed:
-            raise RuntimeError("cannot submit to an executor that was shut down")
-        ref = self._remote.remote([self._resident], fn, args, kwargs, self._threads)
-        future: Future[T] = Future()
-        future.set_running_or_notify_cancel()
-        with self._lock:
-            self._refs[future] = ref
-        ref.future().add_done_callback(lambda done: self._settle(future, done))
-        return future
-
-    def _settle(self, future: Future[Any], done: Future[Any]) -> None:
-        with self._lock:
-            self._refs.pop(future, None)
-        if future.done():
-            return
-        exceptions = self._ray.exceptions
-        try:
-            future.set_result(done.result())
-        except exceptions.RayTaskError as error:  # fn raised: hand on its own exception
-            cause = getattr(error, "cause", None)
-            future.set_exception(cause if isinstance(cause, Exception) else error)
-        except exceptions.RayError as error:  # the worker, its node or its memory is gone
-            lines = str(error).strip().splitlines() or [type(error).__name__]
-            future.set_exception(WorkerLost(f"Ray {type(error).__name__}: {lines[0]}"))
-        except Exception as error:
-            future.set_exception(error)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        with self._lock:
-            running = dict(self._refs)
-        if wait:
-            for future in running:
-                with contextlib.suppress(Exception):
-                    future.exception()
-        else:
-            for future, ref in running.items():
-                self._ray.cancel(ref, force=True)
-                if not future.done():
-                    future.set_exception(WorkerLost("the executor was shut down"))
-        if self._owns_cluster:
-            self._ray.shutdown()
-
-
-def make_executor(
-    name: str,
-    resident: Any,
-    *,
-    workers: int | None = None,
-    threads: int | None = None,
-    device: str = "auto",
-    ray_address: str | None = None,
-    cpus_per_trial: float = 1.0,
-    gpus_per_trial: float = 0.0,
-) -> Executor:
-    """The executor ``name`` (``inline``, ``process`` or ``ray``) for ``resident``.
-
-    ``process``: ``workers`` processes (default 1) with ``threads`` torch threads each
-    (default: this machine's CPUs shared out among them); with ``device`` ``auto`` or
-    ``cuda`` and local GPUs, worker i gets GPU i mod the GPU count. ``ray``: see
-    :class:`RayExecutor`; the resident goes to the object store with its data.
-    """
-    if name == "inline":
-        return InlineExecutor(resident)
-    if name == "process":
-        count = workers or 1
-        return ProcessExecutor(
-            resident, count, threads=threads or max(1, usable_cpus() // count),
-            gpus=assign_gpus(count, _local_gpus(device)),
-        )  # fmt: skip
-    if name == "ray":
-        carrier = resident.with_data() if hasattr(resident, "with_data") else resident
-        return RayExecutor(
-            carrier, workers=workers, address=ray_address, cpus_per_trial=cpus_per_trial,
-            gpus_per_trial=gpus_per_trial, threads=threads,
-        )  # fmt: skip
-    raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
-
-
-def _local_gpus(device: str) -> int:
-    """GPUs to share out among local workers: only when the device names no GPU index."""
-    if device not in ("auto", "cuda"):
-        return 0
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
