@@ -3,6 +3,7 @@ training from the data set in the object store (the files may be gone)."""
 
 import numpy as np
 import pytest
+import torch
 
 from rlnas.arch import parse
 from rlnas.config import SearchConfig
@@ -68,6 +69,10 @@ def test_ray_trains_on_the_data_set_from_the_object_store(tmp_path):
     summary = run_search(config, evaluator=evaluator)
     assert sum(t.new for t in summary.trials) == 3
     assert all(t.result.error is None or "chance" in t.result.error for t in summary.trials)
-    for t in summary.trials:  # trained here again: the same curves
-        again = evaluator.evaluate(parse(t.arch), trial_seed(config.seed, t.arch))
-        assert again.val_curve == t.result.val_curve
+    threads = torch.get_num_threads()
+    try:
+        for t in summary.trials:  # trained here again: the same curves
+            again = evaluator.evaluate(parse(t.arch), trial_seed(config.seed, t.arch))
+            assert again.val_curve == t.result.val_curve
+    finally:
+        torch.set_num_threads(threads)
