@@ -77,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     s.add_argument("--threads", type=int, help="torch threads per trial")
+    s.add_argument("--workers", type=int, help="trials trained at once (default 1)")
+    s.add_argument(
+        "--executor", help="inline (default for 1 worker), process (local workers) or ray"
+    )
+    s.add_argument("--ray-address", help="Ray cluster to join: auto or HOST:PORT (default: local)")
+    s.add_argument("--cpus-per-trial", type=float, help="CPUs each Ray trial declares (1)")
+    s.add_argument("--gpus-per-trial", type=float, help="GPUs each Ray trial declares (0)")
+    s.add_argument("--max-retries", type=int, help="re-runs of a trial whose worker died (2)")
     s.add_argument("--run-dir", help="run directory (default runs/<dataset>-<strategy>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the search in --run-dir")
 
@@ -109,6 +117,7 @@ _SEARCH_FLAGS = (
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
     "prune", "subset", "final_recipe",
+    "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
 )  # fmt: skip
 
 

@@ -73,8 +73,21 @@ class SearchConfig:
     prune: bool = False
     #: Training device: auto, cpu, cuda, cuda:N, mps.
     device: str = "auto"
-    #: Torch threads per trial (None: torch's default).
+    #: Torch threads per trial (None: torch's default; with process workers, the CPUs
+    #: shared out among them).
     threads: int | None = None
+    #: Where trials run: inline (one at a time, in this process), process (local worker
+    #: processes) or ray (None: process when workers > 1, else inline).
+    executor: str | None = None
+    #: Trials trained at once (None: 1; with ray, as many as the cluster's CPUs allow).
+    workers: int | None = None
+    #: The Ray cluster to join: auto or HOST:PORT (None: start a local one).
+    ray_address: str | None = None
+    #: Resources each Ray trial declares.
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    #: How often a trial whose worker died is run again before it is stored as failed.
+    max_retries: int = 2
     #: The run directory (None: runs/<dataset>-<strategy>-<time>).
     run_dir: str | None = None
     #: The ``[space]`` table: settings of the search space (e.g. filters, max_depth).
@@ -102,10 +115,35 @@ class SearchConfig:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if self.max_latency_ms is not None and not self.max_latency_ms > 0:
             raise ConfigError(f"max_latency_ms must be positive, got {self.max_latency_ms!r}")
+        self._check_executor()
         if not isinstance(self.latency_batch, int) or self.latency_batch < 1:
             raise ConfigError(
                 f"latency_batch must be a positive integer, got {self.latency_batch!r}"
             )
+
+    def _check_executor(self) -> None:
+        if self.executor not in (None, "inline", "process", "ray"):
+            raise ConfigError(
+                f"unknown executor {self.executor!r}; choose one of inline, process, ray"
+            )
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
+        if self.executor == "inline" and (self.workers or 1) > 1:
+            raise ConfigError(
+                "the inline executor trains one model at a time; for --workers "
+                f"{self.workers} use --executor process or --executor ray"
+            )
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ConfigError(
+                f"max_retries must be a non-negative integer, got {self.max_retries!r}"
+            )
+        if not self.cpus_per_trial > 0 or not self.gpus_per_trial >= 0:
+            raise ConfigError("cpus_per_trial must be positive and gpus_per_trial not negative")
+
+    @property
+    def executor_name(self) -> str:
+        """The executor in force: ``executor``, else process for several workers."""
+        return self.executor or ("process" if (self.workers or 1) > 1 else "inline")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2)

@@ -95,10 +95,21 @@ class ConsoleMonitor(Monitor):
             self.progress = None
         search = summary.search_seconds
         share = 1 - summary.train_seconds / search if search else 0.0
+        # Parallel workers train for more seconds than the search lasts.
+        detail = (
+            f"{share:.1%} of it outside child training"
+            if share >= 0
+            else f"{summary.train_seconds:.1f}s of child training over all workers"
+        )
         self.console.print(
             f"stopped ({summary.stopped}) after {len(summary.trials)} trials; search "
-            f"{search:.1f}s ({share:.1%} of it outside child training), "
-            f"total {summary.elapsed:.1f}s",
+            f"{search:.1f}s ({detail}), total {summary.elapsed:.1f}s",
             soft_wrap=True,
         )
+        if summary.interrupted:
+            self.console.print(
+                f"{summary.interrupted} trial(s) in flight were interrupted; "
+                f"rlnas search --resume --run-dir {summary.run_dir} runs them again",
+                soft_wrap=True,
+            )
         self.console.print(f"see: rlnas show {summary.run_dir}", soft_wrap=True)

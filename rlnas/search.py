@@ -1,9 +1,15 @@
 """The search loop: propose -> evaluate (or replay) -> reward -> observe -> store.
 
-Every strategy shares this loop; a strategy file holds only its update rule. Each trial is
-committed with the strategy's checkpoint in one transaction, so ``resume=True`` after a
-kill continues exactly where the last commit left off, and the finished run equals one
-never interrupted.
+Every strategy and every executor share this loop; a strategy file holds only its update
+rule. The strategy proposes whenever a worker is free, so with ``workers`` > 1 several
+proposals are out at once (MetaQNN's server and clients); an architecture already being
+trained is not trained twice, its result answers every proposal that asked for it. Each
+answered proposal is a trial, committed in one transaction with the strategy's checkpoint
+and the proposals still out. ``resume=True`` restores that checkpoint and runs those
+proposals again before asking for new ones, so no proposal is lost or observed twice;
+proposals made after the last commit are forgotten with the strategy state that made them
+and proposed again. With the inline executor (one trial at a time, the default) nothing is
+ever out at a commit, and the resumed run equals one never interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +26,14 @@ from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
+from rlnas.evaluation.result import EvalResult
 from rlnas.evaluation.rewards import Reward, accuracy, make_reward, needs_latency
+from rlnas.executors import Executor, make_executor
+from rlnas.scheduler import Scheduler
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.spaces.metaqnn import PRESETS as METAQNN_PRESETS
-from rlnas.store import FinalRecord, Store, TrialRecord
-from rlnas.strategies import Feedback, Strategy, make_strategy
+from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
+from rlnas.strategies import Feedback, Proposal, Strategy, make_strategy
 
 if TYPE_CHECKING:
     from rlnas.evaluation.trainer import TrainConfig
@@ -44,6 +54,9 @@ MAX_REPLAYS_IN_A_ROW = 2000
 CUSTOM = "custom:"
 #: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
+#: Where and how trials run: may change on resume too (results do not depend on it).
+RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
+RESUMABLE |= {"max_retries"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,9 @@ class SearchSummary:
     elapsed: float
     search_seconds: float
     train_seconds: float
+    #: Proposals that were out (being trained) when the search was interrupted: stored as
+    #: interrupted, run again by ``--resume``.
+    interrupted: int = 0
 
 
 class Monitor:
@@ -223,6 +239,15 @@ def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: 
             )
 
 
+def build_executor(config: SearchConfig, evaluator: Evaluator) -> Executor:
+    """The executor ``config`` describes, its workers holding copies of ``evaluator``."""
+    return make_executor(
+        config.executor_name, evaluator, workers=config.workers, threads=config.threads,
+        device=config.device, ray_address=config.ray_address,
+        cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
+    )  # fmt: skip
+
+
 def run_search(
     config: SearchConfig,
     *,
@@ -230,15 +255,17 @@ def run_search(
     evaluator: Evaluator | None = None,
     monitor: Monitor | None = None,
     reward: Reward | None = None,
+    executor: Executor | None = None,
 ) -> SearchSummary:
     """Run (or resume) the search ``config`` describes and retrain its top architectures.
 
     ``evaluator`` replaces the training evaluator (e.g. :class:`rlnas.testing.FakeEvaluator`).
     ``reward`` is a function of your own, ``EvalResult -> float``, used instead of
     ``config.reward`` (stored as ``custom:<name>``; pass it again to resume; give it a
-    ``needs_latency = True`` attribute to have latencies measured). Raises
-    :class:`ConfigError` for bad settings and for a run directory that already holds a
-    search when ``resume`` is False; nothing stored is changed then.
+    ``needs_latency = True`` attribute to have latencies measured). ``executor`` replaces
+    the one ``config`` describes (the caller then shuts it down; its workers must hold the
+    same evaluator). Raises :class:`ConfigError` for bad settings and for a run directory
+    that already holds a search when ``resume`` is False; nothing stored is changed then.
     """
     monitor = monitor or Monitor()
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
@@ -258,12 +285,20 @@ def run_search(
         evaluator = evaluator or build_evaluator(config)
         space, strategy, made = _make(config, evaluator)
         reward = reward or made
-        if store.get_meta("config") is None:
-            store.set_meta("config", config.to_json())
-            store.set_meta("evaluator", evaluator.fingerprint)
-            store.set_meta("space", json.dumps(space.config(), default=str))
-            (run_dir / "config.json").write_text(config.to_json())
-        return _Loop(config, store, evaluator, strategy, reward, monitor, run_dir).run()
+        owned = executor is None
+        executor = executor or build_executor(config, evaluator)
+        try:
+            if store.get_meta("config") is None:
+                store.set_meta("config", config.to_json())
+                store.set_meta("evaluator", evaluator.fingerprint)
+                store.set_meta("space", json.dumps(space.config(), default=str))
+                (run_dir / "config.json").write_text(config.to_json())
+            loop = _Loop(config, store, evaluator, strategy, reward, monitor, run_dir, executor)
+            loop.owns_executor = owned
+            return loop.run()
+        finally:
+            if owned:
+                executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Loop:
@@ -276,9 +311,11 @@ class _Loop:
         reward: Reward,
         monitor: Monitor,
         run_dir: Path,
+        executor: Executor,
     ) -> None:
         self.config, self.store, self.evaluator = config, store, evaluator
         self.strategy, self.monitor, self.run_dir = strategy, monitor, run_dir
+        self.executor, self.owns_executor = executor, False
         self.reward = reward
         self.fingerprint = evaluator.fingerprint
         self.cache = store.cache(self.fingerprint)
@@ -290,6 +327,16 @@ class _Loop:
         self.start = time.perf_counter()
         self.train_seconds = 0.0
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
+        self.scheduler = Scheduler(
+            executor, max_retries=config.max_retries, num_classes=evaluator.num_classes,
+            answer=self.commit,
+        )  # fmt: skip
+        # Proposals out at the last checkpoint: asked again first (the strategy that made
+        # them is restored from that checkpoint, so it will not make them again).
+        self.resumed = deque(store.pending()) if checkpoint is not None else deque()
+        self.asked = max((p.seq + 1 for p in self.resumed), default=len(self.trials))
+        self.replays_in_a_row = 0
+        self.interrupted = 0
 
     def status(self, info: dict[str, float] | None = None) -> SearchStatus:
         return SearchStatus(
@@ -315,45 +362,103 @@ class _Loop:
         elapsed = time.perf_counter() - self.start
         summary = SearchSummary(
             self.run_dir, self.trials, self.store.finals(), stopped,
-            elapsed, search_seconds or elapsed, self.train_seconds,
+            elapsed, search_seconds or elapsed, self.train_seconds, self.interrupted,
         )  # fmt: skip
         self.monitor.on_end(summary)
         return summary
 
     def search(self) -> str:
+        """Keep every worker busy until a stop condition; then drain the trials in flight.
+        Returns why it stopped: budget, time limit or converged."""
+        try:
+            return self._search()
+        except KeyboardInterrupt:
+            if not self.interrupted:
+                self.interrupted = self.store.interrupt_pending()
+            raise
+        finally:
+            if self.owns_executor:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _search(self) -> str:
+        while self.resumed:
+            pending = self.resumed.popleft()
+            proposal = Proposal(parse(pending.arch), pending.actions, pending.info)
+            self.ask(pending.seq, proposal, attempts=pending.attempts)
+        while True:
+            stop = self.stop_reason()
+            while stop is None and self.scheduler.has_room():
+                self.ask(self.asked, self.strategy.propose())
+                stop = self.stop_reason()
+            if stop is not None and not self.scheduler.jobs:
+                return stop
+            try:
+                done = self.scheduler.wait()
+            except KeyboardInterrupt:
+                self.save_interrupted()  # between strategy calls: a consistent moment
+                raise
+            self.scheduler.settle(done)
+
+    def stop_reason(self) -> str | None:
         limit = self.config.time_limit
-        replays_in_a_row = 0
-        while self.trained < self.config.budget:
-            if limit is not None and time.perf_counter() - self.start >= limit:
-                return "time limit"
-            if replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
-                return "converged"
-            proposal = self.strategy.propose()
-            key = str(proposal.architecture)
-            result = self.cache.get(key)
-            new = result is None
-            if result is None:
-                seed = trial_seed(self.config.seed, key)
-                rule = self.prune_rule() if self.config.prune else None
-                result = self.evaluator.evaluate(proposal.architecture, seed, prune=rule)
-                self.cache[key] = result
-                self.train_seconds += result.seconds
-            reward = self.reward(result)
-            self.strategy.observe(Feedback(proposal, reward, result, new))
-            record = TrialRecord(
-                len(self.trials), key, proposal.actions, reward, result, new,
-                dict(proposal.info), time.time(),
-            )  # fmt: skip
-            self.store.add_trial(
-                record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict()
-            )
-            self.trials.append(record)
-            self.trained += new
-            replays_in_a_row = 0 if new else replays_in_a_row + 1
-            if self.best is None or reward > self.best.reward:
-                self.best = record
-            self.monitor.on_trial(record, self.status(dict(proposal.info)))
-        return "budget"
+        if self.trained + len(self.scheduler.jobs) >= self.config.budget:
+            return "budget"
+        if limit is not None and time.perf_counter() - self.start >= limit:
+            return "time limit"
+        if self.replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
+            return "converged"
+        return None
+
+    def ask(self, seq: int, proposal: Proposal, *, attempts: int = 0) -> None:
+        """Answer ``proposal`` from the cache, or from the job training its architecture,
+        or start that job."""
+        self.asked = max(self.asked, seq + 1)
+        key = str(proposal.architecture)
+        result = self.cache.get(key)
+        if result is not None:
+            self.commit(proposal, result, False, dict(proposal.info))
+        elif not self.scheduler.join(seq, proposal):
+            rule = self.prune_rule() if self.config.prune else None
+            seed = trial_seed(self.config.seed, key)
+            self.scheduler.start(seq, proposal, seed, rule, attempts)
+
+    def commit(
+        self, proposal: Proposal, result: EvalResult, new: bool, info: dict[str, float]
+    ) -> None:
+        """Observe one answered proposal; store it with the checkpoint, atomically."""
+        key = str(proposal.architecture)
+        if new:
+            self.cache[key] = result
+            self.train_seconds += result.seconds
+        reward = self.reward(result)
+        self.strategy.observe(Feedback(proposal, reward, result, new))
+        record = TrialRecord(
+            len(self.trials), key, proposal.actions, reward, result, new, info, time.time()
+        )
+        self.store.add_trial(
+            record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict(),
+            pending=self.pending(),
+        )  # fmt: skip
+        self.trials.append(record)
+        self.trained += new
+        self.replays_in_a_row = 0 if new else self.replays_in_a_row + 1
+        if self.best is None or reward > self.best.reward:
+            self.best = record
+        self.monitor.on_trial(record, self.status(dict(proposal.info)))
+
+    def pending(self) -> list[PendingTrial]:
+        """Every proposal out, in the order proposed: resumed ones not yet asked again,
+        and those waiting for a job."""
+        return sorted([*self.resumed, *self.scheduler.pending()], key=lambda p: p.seq)
+
+    def save_interrupted(self) -> None:
+        """Ctrl-C while waiting: store the strategy as it is now with every proposal out,
+        marked interrupted, so that ``--resume`` runs them again."""
+        pending = [replace(p, state=PendingState.INTERRUPTED) for p in self.pending()]
+        self.store.save_pending(
+            pending, checkpoint=self.strategy.state_dict(), trial_id=len(self.trials) - 1
+        )
+        self.interrupted = len(pending)
 
     def prune_rule(self) -> PruneRule | None:
         """The early-stopping rule from the curves of the successful trials so far."""

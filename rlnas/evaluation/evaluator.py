@@ -58,8 +58,12 @@ class TrainingEvaluator(Evaluator):
     """Trains each child with :func:`rlnas.evaluation.trainer.train` (MetaQNN's recipe).
 
     The reward signal is the best validation accuracy over the epochs; the test split is
-    never touched except by :meth:`final`.
+    never touched except by :meth:`final`. Pickled, it leaves its data behind (a worker
+    reloads it from the :class:`DataSpec`) unless it is a :meth:`with_data` copy.
     """
+
+    #: Pickle the split too (see :meth:`with_data`).
+    carry_data: bool = False
 
     def __init__(
         self,
@@ -101,7 +105,8 @@ class TrainingEvaluator(Evaluator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["split"] = None  # workers reload the data from the spec
+        if not self.carry_data:
+            state["split"] = None  # workers reload the data from the spec
         return state
 
     def _final_split(self) -> Split:
@@ -112,7 +117,14 @@ class TrainingEvaluator(Evaluator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.split = self.data.load()
+        self.device = pick_device(self.device_name)  # this worker's device: its GPU, if any
+        if self.split is None:
+            self.split = self.data.load()
+
+    def with_data(self) -> TrainingEvaluator:
+        carrier = object.__new__(type(self))  # not copy.copy: that pickles, dropping the split
+        carrier.__dict__.update(self.__dict__, carry_data=True)
+        return carrier
 
     def evaluate(
         self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
