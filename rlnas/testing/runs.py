@@ -42,7 +42,7 @@ def tiny_image_run(root: str | Path) -> Path:
 
     root = Path(root)
     run = root / "run"
-    if (run / "report.html").is_file() or (run / "models").is_dir():
+    if (run / "models").is_dir():  # the search finished: its final training saved weights
         return run
     data = write_image_folder(root / "bands")
     config = SearchConfig(
