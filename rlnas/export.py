@@ -5,7 +5,8 @@ The weights come from the search's final retraining (``RUN/models/<model_id>.pt`
 ``top_k`` architectures); another rank can be retrained on demand (``train=True``), exactly
 as the search would have. The manifest (``<file>.json``) records what a user of
 the file needs: architecture, data set, class names, preprocessing, metrics, seeds and
-library versions. :func:`predict` reads only the exported files and the manifest.
+library versions. :func:`rlnas.predict.predict` reads only the exported files and the
+manifest.
 """
 
 from __future__ import annotations

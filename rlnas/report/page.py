@@ -120,8 +120,11 @@ def write_report(
     html = render_page(run, charts, live=live, top=top, draw=draw)
     target = run.run_dir / "report.html"
     partial = target.with_name(f".report.html.{os.getpid()}.tmp")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, target)
+    try:
+        partial.write_text(html, encoding="utf-8")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)  # only left over when writing failed
     pngs: tuple[Path, ...] = ()
     if png:
         from rlnas.report.png import render_png
