@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-retries", type=int, help="re-runs of a trial whose worker died (2)")
     s.add_argument("--run-dir", help="run directory (default runs/<dataset>-<strategy>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the search in --run-dir")
+    s.add_argument(
+        "--no-report", action="store_true", help="do not write RUN/report.html during the search"
+    )
 
     show = sub.add_parser("show", help="leaderboard of a run")
     show.add_argument("run", help="run directory")
@@ -109,6 +112,27 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("datasets", help="which data sets are available and from where")
     d.add_argument("--data-dir")
+
+    r = sub.add_parser("report", help="write RUN/report.html and PNG plots in RUN/plots/")
+    r.add_argument("run", help="run directory")
+    r.add_argument("--top", type=int, default=25, help="rows of the top-trials table (25)")
+    r.add_argument("--draw", type=int, default=5, help="top architectures to draw (5)")
+    r.add_argument("--no-png", action="store_true", help="skip the PNG copies of the plots")
+
+    e = sub.add_parser("export", help="export a trained model of a run")
+    e.add_argument("run", help="run directory")
+    e.add_argument("--rank", type=int, default=1, help="leaderboard rank to export (1: best)")
+    e.add_argument("--format", required=True, choices=["pytorch", "torchscript", "onnx"])
+    e.add_argument("--out", required=True, help="file to write (pytorch: a .py module)")
+    e.add_argument(
+        "--train", action="store_true", help="train the rank first if it has no saved weights"
+    )
+
+    p = sub.add_parser("predict", help="classify image files with an exported model")
+    p.add_argument("model", help="a file `rlnas export` wrote (.py, .pt or .onnx)")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    p.add_argument("--top", type=int, default=1, help="classes to show per image (1)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -123,7 +147,7 @@ _SEARCH_FLAGS = (
 
 def _search(args: argparse.Namespace) -> int:
     from rlnas.progress import ConsoleMonitor
-    from rlnas.search import run_search
+    from rlnas.search import Monitor, run_search
 
     values: dict[str, Any] = {}
     if args.resume:
@@ -136,7 +160,13 @@ def _search(args: argparse.Namespace) -> int:
         values.update(load_config(args.config))
     values.update({k: getattr(args, k) for k in _SEARCH_FLAGS if getattr(args, k) is not None})
     config = SearchConfig.from_dict(values, source="options")
-    summary = run_search(config, resume=args.resume, monitor=ConsoleMonitor())
+    monitor: Monitor = ConsoleMonitor()
+    if not args.no_report:
+        from rlnas.progress import MonitorGroup
+        from rlnas.report import ReportMonitor
+
+        monitor = MonitorGroup(ReportMonitor(), monitor)  # the report is final when shown
+    summary = run_search(config, resume=args.resume, monitor=monitor)
     return 130 if summary.stopped == "interrupted" else 0
 
 
@@ -205,12 +235,50 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"search": _search, "show": _show, "train": _train, "datasets": _datasets}
+def _report(args: argparse.Namespace) -> int:
+    from rlnas.report import write_report
+
+    files = write_report(args.run, png=not args.no_png, top=args.top, draw=args.draw)
+    print(files.html)
+    if files.pngs:
+        print(f"{len(files.pngs)} PNG plots in {files.pngs[0].parent}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from rlnas.export import export_model
+
+    for path in export_model(args.run, args.format, args.out, rank=args.rank, train=args.train):
+        print(path)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rlnas.predict import predict
+
+    predictions = predict(args.model, args.images, top=args.top)
+    if args.json:
+        print(json.dumps([asdict(p) for p in predictions], indent=2))
+        return 0
+    for p in predictions:
+        shown = "  ".join(f"{name} {prob:.3f}" for name, prob in p.top)
+        print(f"{p.path}\t{shown}")
+    return 0
+
+
+_COMMANDS = {
+    "search": _search, "show": _show, "train": _train, "datasets": _datasets,
+    "report": _report, "export": _export, "predict": _predict,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from rlnas.data import DatasetError
+    from rlnas.predict import ExportError
     from rlnas.store import StoreError
 
     try:
@@ -218,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "budget", None) is not None and args.budget < 1:
             raise UsageError("--budget must be at least 1")
         return _COMMANDS[args.command](args)
-    except (UsageError, ConfigError, DatasetError, StoreError, ArchitectureSyntaxError) as error:
+    except (
+        UsageError, ConfigError, DatasetError, StoreError, ArchitectureSyntaxError, ExportError
+    ) as error:  # fmt: skip
         print(f"rlnas: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

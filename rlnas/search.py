@@ -292,6 +292,7 @@ def run_search(
                 store.set_meta("config", config.to_json())
                 store.set_meta("evaluator", evaluator.fingerprint)
                 store.set_meta("space", json.dumps(space.config(), default=str))
+                store.set_meta("input_shape", json.dumps(list(evaluator.input_shape)))
                 (run_dir / "config.json").write_text(config.to_json())
             loop = _Loop(config, store, evaluator, strategy, reward, monitor, run_dir, executor)
             loop.owns_executor = owned
