@@ -155,6 +155,24 @@ class BlockQNNSpace(SearchSpace[BlockQNNState]):
         self.layers: tuple[BlockLayer, ...] = tuple(dict.fromkeys(vocab))
         self.vocabulary = self.layers
         self._kernels = max((*cfg.kernels, *cfg.pools)) + 1
+        # Legality of a layer that reads one node depends on the position only; joins also
+        # on the shapes of the two nodes they read. Precomputed once, actions() stays cheap.
+        self._single = {
+            position: tuple(
+                i
+                for i, layer in enumerate(self.layers)
+                if not isinstance(layer, (BAdd, BConcat)) and self._fits(position, layer)
+            )
+            for position in range(1, cfg.max_layers + 1)
+        }
+        self._joins = {
+            position: [
+                (i, *sources(position, layer), isinstance(layer, BAdd))
+                for i, layer in enumerate(self.layers)
+                if isinstance(layer, (BAdd, BConcat)) and self._fits(position, layer)
+            ]
+            for position in range(1, cfg.max_layers + 1)
+        }
 
     def config(self) -> dict[str, Any]:
         return {
@@ -185,29 +203,34 @@ class BlockQNNSpace(SearchSpace[BlockQNNState]):
         last = state.layers[-1] if state.layers else None
         return (len(state.layers), last, state.shapes[-1])
 
+    def _fits(self, position: int, layer: BlockLayer) -> bool:
+        """Whether ``layer`` may sit at ``position`` whatever the shapes: the terminal
+        anywhere, others before the last position reading nodes that exist."""
+        if layer.terminal:
+            return True
+        return position < self.cfg.max_layers and all(o <= position for o in layer.preds)
+
     def actions(self, state: BlockQNNState) -> tuple[int, ...]:
         if self.is_terminal(state):
             return ()
-        return tuple(i for i, layer in enumerate(self.layers) if self._legal(state, layer))
-
-    def _legal(self, state: BlockQNNState, layer: BlockLayer) -> bool:
-        if layer.terminal:
-            return True
         position = len(state.layers) + 1
-        if position >= self.cfg.max_layers or any(o > position for o in layer.preds):
-            return False
-        if isinstance(layer, (BAdd, BConcat)):
-            try:
-                layer_output(position, layer, [state.shapes[s] for s in sources(position, layer)])
-            except ValueError:
-                return False
-        return True
+        shapes = state.shapes
+        joins = [
+            i
+            for i, a, b, add in self._joins[position]
+            # add: equal shapes; concat: equal spatial sides
+            if (shapes[a] == shapes[b] if add else shapes[a][1:] == shapes[b][1:])
+        ]
+        return tuple(sorted((*self._single[position], *joins)))
+
+    def _legal(self, state: BlockQNNState, action: int) -> bool:
+        return action in self.actions(state)
 
     def step(self, state: BlockQNNState, action: int) -> BlockQNNState:
         if not 0 <= action < len(self.vocabulary):
             raise ValueError(f"action {action} is not in the vocabulary of {len(self.vocabulary)}")
         layer = self.layers[action]
-        if self.is_terminal(state) or not self._legal(state, layer):
+        if not self._legal(state, action):
             raise ValueError(f"{layer} is not a legal action after {state.layers}")
         if layer.terminal:
             return BlockQNNState((*state.layers, layer), state.shapes)
