@@ -29,7 +29,7 @@ from rlnas.spaces import SearchSpace, make_space
 from rlnas.strategies.base import Feedback
 from rlnas.strategies.meta_a2c import MetaA2C, save_policy
 
-__all__ = ["MetaEpisode", "MetaTask", "MetaTraining", "meta_train"]
+__all__ = ["MetaEpisode", "MetaTask", "MetaTraining", "meta_train", "meta_train_datasets"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +149,45 @@ def _save(
     agent: MetaA2C, out: str | os.PathLike[str], tasks: Sequence[MetaTask], space: str, steps: int
 ) -> None:
     save_policy(agent, out, tasks=[t.name for t in tasks], space=space, steps=steps)
+
+
+def meta_train_datasets(
+    datasets: Sequence[str],
+    *,
+    steps: int,
+    out: str | os.PathLike[str],
+    space: str = "blockqnn-chain",
+    epochs: int = 8,
+    subset: int | None = None,
+    seed: int = 0,
+    switch_every: int = 50,
+    data_dir: str | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    space_settings: dict[str, Any] | None = None,
+    train_settings: dict[str, Any] | None = None,
+    on_episode: Callable[[MetaEpisode], None] | None = None,
+) -> MetaTraining:
+    """:func:`meta_train` on real data sets (what ``rlnas meta-train`` runs): each name is
+    loaded and trained on as ``rlnas search --dataset NAME`` would; the policy goes to
+    ``out``. Raises :class:`rlnas.config.ConfigError` for bad settings, and
+    :class:`rlnas.data.DatasetError` for a missing data set."""
+    from rlnas.config import ConfigError, SearchConfig
+    from rlnas.search import build_evaluator
+
+    if len(datasets) < 1:
+        raise ConfigError("--datasets needs at least one data set, e.g. digits,fashion-mnist")
+    tasks = []
+    for name in datasets:
+        config = SearchConfig(
+            dataset=name, epochs=epochs, subset=subset, seed=seed, data_dir=data_dir,
+            device=device, threads=threads, train_settings=dict(train_settings or {}),
+        )  # fmt: skip
+        tasks.append(MetaTask(name, build_evaluator(config)))
+    try:
+        return meta_train(
+            tasks, space=space, steps=steps, seed=seed, switch_every=switch_every,
+            space_settings=space_settings, out=out, on_episode=on_episode,
+        )  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
