@@ -132,6 +132,7 @@ class MetaA2C(Strategy):
         hidden_size: int = 128,
         normalize_rewards: bool = True,
         novel_tries: int = 10,
+        novel_heat: float = 0.1,
         policy: str | None = None,
         frozen: bool = False,
     ) -> None:
@@ -144,7 +145,7 @@ class MetaA2C(Strategy):
         self.learning_rate, self.max_grad_norm = learning_rate, max_grad_norm
         self.frozen = bool(frozen)
         self.normalize_rewards = normalize_rewards
-        self.novel_tries = novel_tries
+        self.novel_tries, self.novel_heat = novel_tries, novel_heat
         self.seen: set[str] = set()  # networks proposed on this data set
         self.reward_stats = (0, 0.0, 0.0)  # Welford: count, mean, sum of squared deviations
         self.rng = np.random.default_rng(seed)
@@ -200,7 +201,7 @@ class MetaA2C(Strategy):
         retries = 0
         while True:
             self.hidden, self.prev_action, self.prev_reward = memory
-            arch, steps, entropy = self._rollout(temperature=1.0 + retries)
+            arch, steps, entropy = self._rollout(temperature=1.0 + self.novel_heat * retries)
             if str(arch) not in self.seen or retries >= self.novel_tries:
                 break
             retries += 1  # roll out again from the same memory, for a network not yet seen

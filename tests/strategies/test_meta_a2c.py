@@ -118,6 +118,7 @@ def test_policy_file_round_trip_frozen_and_mismatched_spaces(tmp_path):
         MetaA2C(SPACE, budget=1, seed=0, policy=str(tmp_path / "junk.pt"))
 
 
+@pytest.mark.slow
 def test_learns_the_fake_optimum_better_than_random():
     """The shared test (tests/strategies/test_learning.py) checks the MetaQNN space; this
     one the BlockQNN chain: top-10 and best of 150 episodes, over 4 targets and seeds."""
@@ -141,6 +142,7 @@ def test_learns_the_fake_optimum_better_than_random():
     assert ours.mean() > rand.mean() + 0.02, (ours.mean(1), rand.mean(1))  # as test_learning
 
 
+@pytest.mark.slow
 def test_meta_trained_policy_beats_a_fresh_one_on_a_related_task(tmp_path):
     related = [FakeEvaluator(SPACE, target=target(t)) for t in ("c3 c3 m2 c5 c5", "c3 c3 m2 c5 c3")]
     held_out = FakeEvaluator(SPACE, target=target("c3 c3 m2 c3 c5"))
