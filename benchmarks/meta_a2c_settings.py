@@ -18,13 +18,11 @@ from rlnas.spaces import make_space
 from rlnas.testing import FakeEvaluator
 
 SETTINGS = {
-    "defaults (gamma 1.0, normalised rewards, novel_tries 10, novel_heat 0.1)": {},
+    "defaults (gamma 1.0, normalised rewards, novel_tries 10)": {},
     "gamma 0.9 (the seed's)": {"gamma": 0.9},
     "gamma 0.9, raw rewards": {"gamma": 0.9, "normalize_rewards": False},
     "gamma 1.0, raw rewards": {"normalize_rewards": False},
     "novel_tries 0": {"novel_tries": 0},
-    "novel_heat 1.0": {"novel_heat": 1.0},
-    "novel_heat 0 (plain resampling)": {"novel_heat": 0.0},
 }
 TARGET = "[BC(32,3,1), BC(32,3,1), BMP(2,1), BC(32,5,1), BC(32,5,1), BHEAD(1024,10)]"
 

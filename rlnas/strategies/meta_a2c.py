@@ -27,8 +27,11 @@ deliberate differences, each a setting (measured in ``docs/architecture.md``):
   the raw reward). Accuracies differ by hundredths; raw, they drown in the entropy bonus
   and the value baseline takes hundreds of updates to reach their level.
 * ``novel_tries``: the budget counts unique networks, so when a rollout repeats a network
-  already proposed on this data set it is rolled out again from the same memory, at
-  temperature ``1 + retry``, up to ``novel_tries`` (10) times. 0 restores plain sampling.
+  already proposed on this data set it is rolled out again from the same memory, up to
+  ``novel_tries`` (10) times; if all repeat, one last rollout picks uniformly among the
+  legal actions (evaluated and remembered, but not trained on: it is not the policy's).
+  ``novel_tries = 0`` restores plain sampling (a converged policy then replays one
+  network until the search loop stops it).
 
 Two things the original code got wrong are done right here: the LSTM state (and the
 previous action and reward) is carried across episodes on the same data set and reset only
@@ -132,7 +135,6 @@ class MetaA2C(Strategy):
         hidden_size: int = 128,
         normalize_rewards: bool = True,
         novel_tries: int = 10,
-        novel_heat: float = 0.1,
         policy: str | None = None,
         frozen: bool = False,
     ) -> None:
@@ -145,7 +147,7 @@ class MetaA2C(Strategy):
         self.learning_rate, self.max_grad_norm = learning_rate, max_grad_norm
         self.frozen = bool(frozen)
         self.normalize_rewards = normalize_rewards
-        self.novel_tries, self.novel_heat = novel_tries, novel_heat
+        self.novel_tries = novel_tries
         self.seen: set[str] = set()  # networks proposed on this data set
         self.reward_stats = (0, 0.0, 0.0)  # Welford: count, mean, sum of squared deviations
         self.rng = np.random.default_rng(seed)
@@ -198,23 +200,27 @@ class MetaA2C(Strategy):
     @torch.no_grad()
     def propose(self) -> Proposal:
         memory = (self.hidden, self.prev_action, self.prev_reward)
-        retries = 0
+        retries, explore = 0, False
         while True:
             self.hidden, self.prev_action, self.prev_reward = memory
-            arch, steps, entropy = self._rollout(temperature=1.0 + self.novel_heat * retries)
-            if str(arch) not in self.seen or retries >= self.novel_tries:
+            arch, steps, entropy = self._rollout(uniform=explore)
+            if explore or str(arch) not in self.seen or self.novel_tries == 0:
                 break
             retries += 1  # roll out again from the same memory, for a network not yet seen
+            explore = retries > self.novel_tries  # the last resort: uniform legal actions
         self.seen.add(str(arch))
         actions = tuple(s.action for s in steps)
         self.steps += len(steps)
         if not self.frozen:
-            self.pending.append((actions, len(self.buffer) + len(steps) - 1))
-            self.buffer.extend(steps)
+            # an exploring rollout is not the policy's: evaluated, remembered, not trained on
+            self.pending.append((actions, -1 if explore else len(self.buffer) + len(steps) - 1))
+            if not explore:
+                self.buffer.extend(steps)
         return Proposal(arch, actions, {"entropy": entropy, "retries": float(retries)})
 
-    def _rollout(self, temperature: float = 1.0) -> tuple[Architecture, list[_Step], float]:
-        """Sample one masked episode at ``temperature``, advancing the LSTM memory."""
+    def _rollout(self, uniform: bool = False) -> tuple[Architecture, list[_Step], float]:
+        """Sample one masked episode from the policy (or uniformly over the legal actions),
+        advancing the LSTM memory."""
         state = self.space.initial_state()
         steps: list[_Step] = []
         entropies: list[float] = []
@@ -224,7 +230,9 @@ class MetaA2C(Strategy):
             before = (self.hidden[0].numpy().copy(), self.hidden[1].numpy().copy())
             logits, _, self.hidden = self.model(torch.from_numpy(inputs)[None], self.hidden)
             logits = logits[0].masked_fill(~torch.from_numpy(mask), _MASKED)  # (A,)
-            probs = torch.softmax(logits.double() / temperature, dim=0).numpy()
+            probs = torch.softmax(logits.double(), dim=0).numpy()
+            if uniform:
+                probs = mask / mask.sum()
             entropies.append(float(-(probs * np.log(np.maximum(probs, 1e-300))).sum()))
             action = int(self.rng.choice(len(probs), p=probs / probs.sum()))
             steps.append(_Step(inputs, before, action, mask, 0.0, False))
@@ -248,8 +256,10 @@ class MetaA2C(Strategy):
         if index == len(self.pending) - 1:
             self.prev_reward = reward  # the latest episode: the next one starts from its reward
         _, last = self.pending.pop(index)
-        self.buffer[last] = self.buffer[last]._replace(reward=reward)
         self._track(reward)
+        if last < 0:
+            return  # an exploring rollout: nothing to train on
+        self.buffer[last] = self.buffer[last]._replace(reward=reward)
         self._learn()
 
     def _learn(self) -> None:
@@ -260,7 +270,7 @@ class MetaA2C(Strategy):
             bootstrap = None if chunk[-1].done else self.buffer[n]  # same episode goes on
             self._update(chunk, bootstrap)
             del self.buffer[:n]
-            self.pending = [(a, last - n) for a, last in self.pending]
+            self.pending = [(a, last - n if last >= 0 else last) for a, last in self.pending]
 
     def _track(self, reward: float) -> None:
         count, mean, m2 = self.reward_stats
