@@ -52,47 +52,25 @@ import copy
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import torch
-from torch import Tensor, nn
 
 from rlnas.arch import Architecture
 from rlnas.spaces.base import SearchSpace
 from rlnas.strategies.base import Feedback, Proposal, Strategy
 
-__all__ = ["POLICY_FORMAT", "MetaA2C", "MetaA2CPolicy", "action_names", "save_policy"]
+if TYPE_CHECKING:
+    from rlnas.strategies.meta_a2c_net import MetaA2CPolicy
+
+# torch is imported inside the methods: `rlnas show` lists runs without paying for it.
+
+__all__ = ["POLICY_FORMAT", "MetaA2C", "action_names", "save_policy"]
 
 #: Format tag of policy files.
 POLICY_FORMAT = "rlnas.meta-a2c.v1"
 #: Logit of an illegal action: finite, so masked entropies stay free of NaN.
 _MASKED = -1e9
-
-
-class MetaA2CPolicy(nn.Module):
-    """LSTM over ``[obs, one-hot previous action, previous reward, time step]``, with a
-    policy head (logits over the vocabulary) and a value head."""
-
-    def __init__(self, obs_size: int, num_actions: int, hidden_size: int = 128) -> None:
-        super().__init__()
-        self.obs_size, self.num_actions, self.hidden_size = obs_size, num_actions, hidden_size
-        # A cell stepped in Python: 3x faster than nn.LSTM on the one-step calls of acting.
-        self.lstm = nn.LSTMCell(obs_size + num_actions + 2, hidden_size)
-        self.policy = nn.Linear(hidden_size, num_actions)
-        self.value = nn.Linear(hidden_size, 1)
-
-    def forward(
-        self, inputs: Tensor, hidden: tuple[Tensor, Tensor]
-    ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
-        """``inputs`` (T, D) from state ``hidden`` ((1, H) each) -> logits (T, A),
-        values (T,) and the state after the last input."""
-        outputs = []
-        for t in range(len(inputs)):
-            hidden = self.lstm(inputs[t : t + 1], hidden)  # (1, H) each
-            outputs.append(hidden[0])
-        out = torch.cat(outputs)  # (T, H)
-        return self.policy(out), self.value(out).squeeze(-1), hidden
 
 
 class _Step(NamedTuple):
@@ -151,7 +129,12 @@ class MetaA2C(Strategy):
         self.seen: set[str] = set()  # networks proposed on this data set
         self.reward_stats = (0, 0.0, 0.0)  # Welford: count, mean, sum of squared deviations
         self.rng = np.random.default_rng(seed)
+        import torch
+
+        from rlnas.strategies.meta_a2c_net import MetaA2CPolicy
+
         obs_size = len(space.encode(space.initial_state()))
+        self.model: MetaA2CPolicy
         with torch.random.fork_rng():  # seeded initialisation, global RNG untouched
             torch.manual_seed(seed)
             self.model = MetaA2CPolicy(obs_size, len(space.vocabulary), hidden_size)
@@ -174,6 +157,8 @@ class MetaA2C(Strategy):
         if not self.frozen and self.buffer and all(s.reward is not None for s in self.buffer):
             self._update(self.buffer, bootstrap=None)
         self.buffer, self.pending = [], []
+        import torch
+
         size = self.model.hidden_size
         self.hidden = (torch.zeros(1, size), torch.zeros(1, size))
         self.prev_action: int | None = None
@@ -197,7 +182,6 @@ class MetaA2C(Strategy):
         extra = np.array([self.prev_reward, t / self.space.horizon], dtype=np.float32)
         return np.concatenate([obs.astype(np.float32), previous, extra])  # (D,)
 
-    @torch.no_grad()
     def propose(self) -> Proposal:
         memory = (self.hidden, self.prev_action, self.prev_reward)
         retries, explore = 0, False
@@ -221,6 +205,8 @@ class MetaA2C(Strategy):
     def _rollout(self, uniform: bool = False) -> tuple[Architecture, list[_Step], float]:
         """Sample one masked episode from the policy (or uniformly over the legal actions),
         advancing the LSTM memory."""
+        import torch
+
         state = self.space.initial_state()
         steps: list[_Step] = []
         entropies: list[float] = []
@@ -228,7 +214,8 @@ class MetaA2C(Strategy):
             inputs = self._inputs(self.space.encode(state), len(steps))
             mask = self.space.action_mask(state)
             before = (self.hidden[0].numpy().copy(), self.hidden[1].numpy().copy())
-            logits, _, self.hidden = self.model(torch.from_numpy(inputs)[None], self.hidden)
+            with torch.no_grad():
+                logits, _, self.hidden = self.model(torch.from_numpy(inputs)[None], self.hidden)
             logits = logits[0].masked_fill(~torch.from_numpy(mask), _MASKED)  # (A,)
             probs = torch.softmax(logits.double(), dim=0).numpy()
             if uniform:
@@ -288,6 +275,9 @@ class MetaA2C(Strategy):
 
     def _update(self, chunk: list[_Step], bootstrap: _Step | None) -> None:
         """One A2C step on ``chunk``, replayed from the LSTM state it was acted from."""
+        import torch
+        from torch import nn
+
         rows = [s.inputs for s in chunk] + ([bootstrap.inputs] if bootstrap else [])
         inputs = torch.from_numpy(np.stack(rows))  # (T [+1], D)
         hidden = (torch.from_numpy(chunk[0].hidden[0]), torch.from_numpy(chunk[0].hidden[1]))
@@ -322,6 +312,8 @@ class MetaA2C(Strategy):
     def load_policy(self, path: str | os.PathLike[str]) -> None:
         """Load weights from a policy file; ``ValueError`` if it is not one or its actions
         or observation differ from this space's."""
+        import torch
+
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"policy file {path} does not exist; create one with rlnas meta-train")
@@ -375,6 +367,8 @@ class MetaA2C(Strategy):
 def save_policy(strategy: MetaA2C, path: str | os.PathLike[str], **info: Any) -> None:
     """Write ``strategy``'s policy (weights and what it expects of a space) to ``path``
     atomically; ``info`` (plain data, e.g. the meta-training data sets) is kept with it."""
+    import torch
+
     path = Path(path)
     data = {
         "format": POLICY_FORMAT,
