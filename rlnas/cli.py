@@ -46,8 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         "or tabular:digits-tiny (a pre-trained table: instant answers)",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
-    s.add_argument("--strategy", help="qlearning (default), evolution or random")
-    s.add_argument("--space", help="metaqnn (default, small data), metaqnn-paper or metaqnn-tiny")
+    s.add_argument("--strategy", help="qlearning (default), evolution, random or meta-a2c")
+    s.add_argument(
+        "--space",
+        help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny, blockqnn, blockqnn-chain",
+    )
     s.add_argument(
         "--reward",
         help="accuracy (default), penalized:params=50k,latency=2ms[,lambda_size=1,"
@@ -90,6 +93,23 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--no-report", action="store_true", help="do not write RUN/report.html during the search"
     )
+    s.add_argument("--policy", help="meta-a2c: start from a policy file of rlnas meta-train")
+    s.add_argument(
+        "--frozen", action="store_true", help="meta-a2c: act with the policy, never update it"
+    )
+
+    m = sub.add_parser("meta-train", help="train one meta-a2c policy across several data sets")
+    m.add_argument("--datasets", required=True, help="comma-separated, e.g. digits,mnist")
+    m.add_argument("--steps", type=int, required=True, help="actions (layers) to take in total")
+    m.add_argument("--out", required=True, help="the policy file to write, e.g. policy.pt")
+    m.add_argument("--space", default="blockqnn-chain", help="search space (blockqnn-chain)")
+    m.add_argument("--epochs", type=int, default=8, help="epochs per child network (8)")
+    m.add_argument("--subset", type=int, help="train children on this many images per data set")
+    m.add_argument("--switch-every", type=int, default=50, help="episodes per turn (50)")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--data-dir")
+    m.add_argument("--device", default="auto")
+    m.add_argument("--threads", type=int)
 
     show = sub.add_parser("show", help="leaderboard of a run")
     show.add_argument("run", help="run directory")
@@ -159,6 +179,17 @@ def _search(args: argparse.Namespace) -> int:
     if args.config:
         values.update(load_config(args.config))
     values.update({k: getattr(args, k) for k in _SEARCH_FLAGS if getattr(args, k) is not None})
+    if args.policy or args.frozen:
+        if values.get("strategy") != "meta-a2c":
+            raise UsageError("--policy and --frozen apply to --strategy meta-a2c")
+        settings = dict(values.get("strategy_settings", {}))
+        if args.policy:
+            settings["policy"] = args.policy
+        if args.frozen:
+            if not settings.get("policy"):
+                raise UsageError("--frozen needs --policy FILE (a policy from rlnas meta-train)")
+            settings["frozen"] = True
+        values["strategy_settings"] = settings
     config = SearchConfig.from_dict(values, source="options")
     monitor: Monitor = ConsoleMonitor()
     if not args.no_report:
@@ -269,9 +300,49 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_outside_brackets(text: str) -> list[str]:
+    """``a,b[x=1,y=2]`` -> ``["a", "b[x=1,y=2]"]``: commas inside a derived name stay."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in [*parts, current] if p.strip()]
+
+
+def _meta_train(args: argparse.Namespace) -> int:
+    from rlnas.meta import MetaEpisode, meta_train_datasets
+
+    if args.steps < 1 or args.switch_every < 1:
+        raise UsageError("--steps and --switch-every must be at least 1")
+
+    def line(e: MetaEpisode) -> None:
+        mark = "" if e.new else " (cached)"
+        print(
+            f"episode {e.episode} {e.task}: {e.reward:.4f} {e.architecture}{mark}", file=sys.stderr
+        )
+
+    datasets = _split_outside_brackets(args.datasets)
+    run = meta_train_datasets(
+        datasets, steps=args.steps, out=args.out, space=args.space, epochs=args.epochs,
+        subset=args.subset, seed=args.seed, switch_every=args.switch_every,
+        data_dir=args.data_dir, device=args.device, threads=args.threads, on_episode=line,
+    )  # fmt: skip
+    print(
+        f"meta-trained on {', '.join(datasets)}: {run.agent.steps} steps, "
+        f"{len(run.episodes)} networks; policy saved to {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 _COMMANDS = {
     "search": _search, "show": _show, "train": _train, "datasets": _datasets,
     "report": _report, "export": _export, "predict": _predict,
+    "meta-train": _meta_train,
 }  # fmt: skip
 
 

@@ -401,13 +401,18 @@ _NAMED: dict[str, Callable[[Path | None, bool], Dataset]] = {
 def load_dataset(
     name: str, data_dir: str | Path | None = None, *, download: bool = False
 ) -> Dataset:
-    """Load ``name`` (digits, mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH).
+    """Load ``name`` (digits, mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH), or a
+    task derived from one: ``NAME[classes=0-4,size=14]`` (see :mod:`rlnas.data.derived`).
 
     Files are looked for in ``data_dir`` first, then in Debian's ``/usr/share/datasets``;
     with ``download`` they are fetched through torchvision when it is installed.
     Raises :class:`DatasetError` saying where it looked and how to get the data.
     """
     folder = Path(data_dir) if data_dir else None
+    from rlnas.data.derived import is_derived, load_derived
+
+    if is_derived(name):  # NAME[classes=...,size=...]
+        return load_derived(name, data_dir, download=download)
     if name.startswith("npz:"):
         return _npz(name[4:])
     if name.startswith("folder:"):
@@ -439,4 +444,5 @@ def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
     infos.append(DatasetInfo("cifar10", found_c is not None, found_c or "", _HOW["cifar10"]))
     infos.append(DatasetInfo("npz:PATH", True, "arrays x, y [, x_test, y_test]", ""))
     infos.append(DatasetInfo("folder:PATH", True, "one sub-folder of images per class", ""))
+    infos.append(DatasetInfo("NAME[...]", True, "derived task: [classes=0-4+7,size=14]", ""))
     return infos

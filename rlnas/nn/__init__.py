@@ -4,6 +4,7 @@
 the package does, since it re-exports :func:`build`.
 """
 
+from rlnas.nn import blockqnn as _blockqnn  # noqa: F401  (registers the BlockQNN builder)
 from rlnas.nn.build import Block, Network, build
 from rlnas.nn.options import BuildOptions
 from rlnas.nn.shapes import Shape, output_shapes

@@ -20,12 +20,17 @@ class BuildOptions:
 
     ``batch_norm``: every convolution becomes conv (without bias) -> BatchNorm2d -> ReLU.
 
-    Raises :class:`ValueError` unless ``0 <= dropout < 1`` and ``dropout_every >= 1``.
+    ``head_dropout``: the dropout rate of BlockQNN's classification head (dense -> ReLU ->
+    dropout -> dense; NasGym's 0.4). Chain networks ignore it.
+
+    Raises :class:`ValueError` unless ``0 <= dropout, head_dropout < 1`` and
+    ``dropout_every >= 1``.
     """
 
     dropout: float = 0.5
     dropout_every: int = 2
     batch_norm: bool = False
+    head_dropout: float = 0.4
 
     def __post_init__(self) -> None:
         if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
@@ -36,6 +41,8 @@ class BuildOptions:
             or self.dropout_every < 1
         ):
             raise ValueError(f"dropout_every must be an int >= 1, got {self.dropout_every!r}")
+        if isinstance(self.head_dropout, bool) or not 0.0 <= self.head_dropout < 1.0:
+            raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout!r}")
         if not isinstance(self.batch_norm, bool):
             raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
 

@@ -48,6 +48,23 @@ for _name in PRESETS:
 
 # Other spaces register here, importing their module above this line.
 
+from rlnas.spaces.blockqnn import PRESETS as BLOCKQNN_PRESETS  # noqa: E402
+from rlnas.spaces.blockqnn import BlockQNNConfig, BlockQNNSpace  # noqa: E402
+
+
+def _blockqnn(name: str) -> SpaceFactory:
+    def factory(
+        *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
+    ) -> SearchSpace[Any]:
+        config = BlockQNNConfig.from_dict(BLOCKQNN_PRESETS[name], overrides)
+        return BlockQNNSpace(config, input_shape=input_shape, num_classes=num_classes, name=name)
+
+    return factory
+
+
+for _name in BLOCKQNN_PRESETS:
+    register_space(_name, _blockqnn(_name))
+
 #: Registered space names.
 SPACES: tuple[str, ...] = tuple(SPACE_FACTORIES)
 

@@ -30,6 +30,8 @@ class SearchSpace(ABC, Generic[State]):
     name: str = ""
     #: Every action the space can ever offer; an action id is an index into it.
     vocabulary: tuple[Layer, ...] = ()
+    #: Every value :meth:`encode` returns lies in [low, high] (the Gymnasium observation box).
+    encode_bounds: tuple[float, float] = (0.0, 1.0)
 
     @abstractmethod
     def initial_state(self) -> State:

@@ -7,6 +7,7 @@ from typing import Any
 from rlnas.spaces.base import SearchSpace
 from rlnas.strategies.base import Feedback, Proposal, Strategy
 from rlnas.strategies.evolution import RegularizedEvolution
+from rlnas.strategies.meta_a2c import MetaA2C
 from rlnas.strategies.qlearning import EpsilonSchedule, QLearning
 from rlnas.strategies.random import RandomSearch
 
@@ -14,6 +15,7 @@ __all__ = [
     "STRATEGIES",
     "EpsilonSchedule",
     "Feedback",
+    "MetaA2C",
     "Proposal",
     "QLearning",
     "RandomSearch",
@@ -26,6 +28,7 @@ __all__ = [
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (QLearning, RegularizedEvolution, RandomSearch)
 }
+STRATEGIES[MetaA2C.name] = MetaA2C
 
 
 def make_strategy(
