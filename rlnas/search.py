@@ -22,7 +22,7 @@ from rlnas.evaluation.pruning import PruneRule, make_rule
 from rlnas.evaluation.rewards import make_reward
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.store import FinalRecord, Store, TrialRecord
-from rlnas.strategies import Feedback, Strategy, make_strategy
+from rlnas.strategies import Feedback, OneShotStrategy, PhaseReport, Strategy, make_strategy
 
 __all__ = [
     "Monitor",
@@ -73,6 +73,8 @@ class Monitor:
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None: ...
 
     def on_trial(self, record: TrialRecord, status: SearchStatus) -> None: ...
+
+    def on_phase(self, report: PhaseReport, status: SearchStatus) -> None: ...
 
     def on_final_start(self, count: int) -> None: ...
 
@@ -156,6 +158,9 @@ def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any],
             config.strategy, space, budget=config.budget, seed=config.seed,
             **config.strategy_settings,
         )  # fmt: skip
+        if isinstance(strategy, OneShotStrategy):  # ENAS: give it shared weights, not data
+            wanted = strategy.shared_config
+            strategy.attach(evaluator.shared_weights(space, wanted, seed=config.seed))
         make_reward(config.reward)
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -263,9 +268,27 @@ class _Loop:
         self.monitor.on_end(summary)
         return summary
 
+    def shared_phase(self) -> str | None:
+        """Drive a one-shot strategy's weight-sharing phase, checkpointing after each step;
+        the reason to stop searching, or None to go on to the trials."""
+        if not isinstance(self.strategy, OneShotStrategy):
+            return None
+        limit = self.config.time_limit
+        while True:
+            if limit is not None and time.perf_counter() - self.start >= limit:
+                return "time limit"
+            report = self.strategy.phase_step()
+            if report is None:
+                return None
+            self.store.save_checkpoint(self.strategy.state_dict(), trial_id=len(self.trials) - 1)
+            self.monitor.on_phase(report, self.status(report.info))
+
     def search(self) -> str:
         limit = self.config.time_limit
         replays_in_a_row = 0
+        stopped = self.shared_phase()
+        if stopped is not None:
+            return stopped
         while self.trained < self.config.budget:
             if limit is not None and time.perf_counter() - self.start >= limit:
                 return "time limit"

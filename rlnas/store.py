@@ -168,6 +168,17 @@ class Store:
                     (checkpoint_name, trial.id, pickle.dumps(checkpoint, protocol=5)),
                 )
 
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], *, trial_id: int, name: str = "strategy"
+    ) -> None:
+        """Replace the checkpoint between trials (e.g. after an epoch of ENAS's phase);
+        ``trial_id`` is the last committed trial's id (-1 before the first)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                (name, trial_id, pickle.dumps(checkpoint, protocol=5)),
+            )
+
     def trials(self) -> list[TrialRecord]:
         """Every committed trial, in order."""
         rows = self._db.execute(

@@ -1,5 +1,5 @@
 """Test helpers that ship with the package: a fake evaluator with a known optimum."""
 
-from rlnas.testing.fake import FakeEvaluator
+from rlnas.testing.fake import FakeEvaluator, FakeSharedWeights
 
-__all__ = ["FakeEvaluator"]
+__all__ = ["FakeEvaluator", "FakeSharedWeights"]
