@@ -221,7 +221,7 @@ def plan(arch: Architecture) -> EnasPlan:
             index = len(nodes)  # 0-based; nodes 0 .. index - 2 may be skips
             if layer.skips >> max(index - 1, 0):
                 last = layer.skips.bit_length()
-                why = "its input" if last == index else "not before it"
+                why = {index: "its input", index + 1: "the node itself"}.get(last, "after it")
                 allowed = f"nodes 1..{index - 1}" if index >= 2 else "no node"
                 raise ValueError(
                     f"node {index + 1} {layer} reads node {last} as a skip, but node {last} "

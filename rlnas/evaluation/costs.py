@@ -67,7 +67,7 @@ def count_params(
     """
     if arch.family != "chain":
         return _measured(arch, tuple(input_shape), num_classes, options)[0]
-    batch_norm = (BuildOptions() if options is None else options).batch_norm
+    batch_norm = bool((BuildOptions() if options is None else options).batch_norm)
     total = 0
     for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
         if isinstance(layer, Conv):

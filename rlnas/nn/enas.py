@@ -6,6 +6,8 @@ Both are made of the same modules under the same names, and run one forward func
 child loaded with the super-network's tensors computes exactly what the super-network
 computes for that child (with batch norm in training mode).
 
+Batch norm ([+ BN] below) is on unless ``BuildOptions.batch_norm`` is False.
+
 - ``stem``: 3x3 conv to the first width [+ BN]
 - ``nodes.{i}.{op}``: the operation of node ``i`` (``conv3``, ``sep5``, ``max3``, ...);
   convolutions are ReLU-conv[-BN] as in ENAS, pooling has no parameters
@@ -143,7 +145,8 @@ class EnasNetwork(nn.Module):
         super().__init__()
         dag = plan(arch)
         self.arch, self.dag, self.input_shape = arch, dag, tuple(input_shape)
-        bn, widths = options.batch_norm, dag.widths
+        # ENAS's operations are ReLU-conv-BN: batch norm unless the options turn it off
+        bn, widths = options.batch_norm is not False, dag.widths
         self.stem = _stem(input_shape[0], widths[0], bn, True)
         self.nodes = nn.ModuleList(
             nn.ModuleDict({n.op: make_op(n.op, widths[s], batch_norm=bn)})

@@ -19,13 +19,15 @@ class BuildOptions:
     the rate grows with depth up to ``dropout``. ``dropout = 0`` adds no dropout layers.
 
     ``batch_norm``: every convolution becomes conv (without bias) -> BatchNorm2d -> ReLU.
+    None (the default) leaves it to the family: off for MetaQNN's chains, as in the paper;
+    on for ENAS's macro networks, whose operations are ReLU-conv-BN.
 
     Raises :class:`ValueError` unless ``0 <= dropout < 1`` and ``dropout_every >= 1``.
     """
 
     dropout: float = 0.5
     dropout_every: int = 2
-    batch_norm: bool = False
+    batch_norm: bool | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
@@ -36,7 +38,7 @@ class BuildOptions:
             or self.dropout_every < 1
         ):
             raise ValueError(f"dropout_every must be an int >= 1, got {self.dropout_every!r}")
-        if not isinstance(self.batch_norm, bool):
+        if self.batch_norm is not None and not isinstance(self.batch_norm, bool):
             raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
 
     def dropout_rates(self, arch: Architecture) -> dict[int, float]:

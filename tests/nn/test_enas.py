@@ -41,9 +41,12 @@ def test_costs_count_what_the_operations_do():
     small = parse("[STEM(8), MAXP(3,0), HEAD(10)]")
     conv = parse("[STEM(8), CONV(3,0), HEAD(10)]")
     sep = parse("[STEM(8), SEP(3,0), HEAD(10)]")
-    params = [count_params(a, (1, 8, 8), 10) for a in (small, conv, sep)]
+    plain = BuildOptions(batch_norm=False)
+    params = [count_params(a, (1, 8, 8), 10, plain) for a in (small, conv, sep)]
     assert params[1] - params[0] == 8 * 8 * 9 + 8  # a 3x3 conv with bias
     assert params[2] - params[0] == 8 * 9 + 8 * 8 + 8  # depthwise, pointwise with bias
+    bn = [count_params(a, (1, 8, 8), 10) for a in (small, conv)]  # ReLU-conv-BN
+    assert bn[1] - bn[0] == 8 * 8 * 9 + 2 * 8
     assert count_flops(conv, (1, 8, 8), 10) - count_flops(small, (1, 8, 8), 10) == 64 * 8 * 8 * 9
 
 
@@ -52,9 +55,9 @@ def test_skips_change_the_function_and_cross_reductions():
     plain = parse("[STEM(8), CONV(3,0), CONV(3,0), RED(16), CONV(3,0), CONV(3,0), HEAD(10)]")
     skip = parse("[STEM(8), CONV(3,0), CONV(3,0), RED(16), CONV(3,0), CONV(3,3), HEAD(10)]")
     torch.manual_seed(0)
-    a = build(plain, (1, 8, 8), 10, BuildOptions(dropout=0.0))
+    a = build(plain, (1, 8, 8), 10, BuildOptions(dropout=0.0, batch_norm=False))
     torch.manual_seed(0)
-    b = build(skip, (1, 8, 8), 10, BuildOptions(dropout=0.0))
+    b = build(skip, (1, 8, 8), 10, BuildOptions(dropout=0.0, batch_norm=False))
     names = {n for n, _ in b.named_parameters()} - {n for n, _ in a.named_parameters()}
     assert names == {"adapters.0_0.1.weight", "adapters.0_0.1.bias"}  # node 1 crosses RED
     b.load_state_dict(a.state_dict(), strict=False)
@@ -123,3 +126,24 @@ def test_the_supernet_rejects_architectures_that_are_not_its_children():
     ):
         with pytest.raises(ValueError, match="not a child"):
             net(x, parse(text))
+
+
+def test_batch_norm_is_on_unless_turned_off_as_enas_ops_are_relu_conv_bn():
+    arch = parse("[STEM(8), CONV(3,0), RED(16), SEP(5,0), HEAD(10)]")
+
+    def norms(options):
+        net = build(arch, (1, 8, 8), 10, options)
+        return sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+
+    assert norms(BuildOptions()) == norms(BuildOptions(batch_norm=True)) == 4
+    assert norms(BuildOptions(batch_norm=False)) == 0
+    chain = build(parse("[C(8,3,1), SM(10)]"), (1, 8, 8), 10, BuildOptions())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in chain.modules())  # MetaQNN
+
+
+def test_rlnas_train_reports_an_invalid_macro_network_in_one_line(capsys):
+    from rlnas.cli import main
+
+    assert main(["train", "[STEM(8), CONV(3,0), CONV(3,2), HEAD(10)]", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "node 2 is the node itself" in err

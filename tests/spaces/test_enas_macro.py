@@ -127,7 +127,8 @@ def test_bad_space_settings_say_what_is_wrong(settings, message):
         ("[STEM(8), CONV(3,0), RED(16), HEAD(10)]", "between two nodes"),
         ("[STEM(8), CONV(4,0), HEAD(10)]", "odd kernel"),
         ("[STEM(8), CONV(3,0), SEP(3,1), HEAD(10)]", "node 1 is its input"),
-        ("[STEM(8), CONV(3,0), SEP(3,0), MAXP(3,4), HEAD(10)]", "node 3 is not before it"),
+        ("[STEM(8), CONV(3,0), SEP(3,0), MAXP(3,4), HEAD(10)]", "node 3 is the node itself"),
+        ("[STEM(8), CONV(3,0), SEP(3,0), MAXP(3,8), HEAD(10)]", "node 4 is after it"),
         ("[STEM(8), C(8,3,1), HEAD(10)]", "not a macro-network layer"),
     ],
 )
