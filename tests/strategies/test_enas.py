@@ -27,10 +27,12 @@ class CrashingShared(FakeSharedWeights):
     def __init__(self, fake, *, seed, after):
         super().__init__(fake, seed=seed)
         self.after = after
+        self.computed = 0  # scores computed by this object (not restored from a checkpoint)
 
     def score(self, arch):
         if self.calls >= self.after:
             raise Crash
+        self.computed += 1
         return super().score(arch)
 
 
@@ -42,9 +44,8 @@ class Fake(FakeEvaluator):
         self.crash_after = crash_after
 
     def shared_weights(self, space, config, *, seed):
-        if self.crash_after is None:
-            return super().shared_weights(space, config, seed=seed)
-        return CrashingShared(self, seed=seed, after=self.crash_after)
+        self.shared = CrashingShared(self, seed=seed, after=self.crash_after or 10**9)
+        return self.shared
 
 
 def canonical(value):
@@ -85,7 +86,9 @@ def test_a_crash_in_the_phase_or_the_trials_resumes_to_the_uninterrupted_run(tmp
             kept = store.checkpoint()
         epochs_done = crash_after // 20  # 4 steps of 5 children per epoch
         assert (kept is None) if not epochs_done else len(kept[1]["history"]) == epochs_done
-        run_search(run, resume=True, evaluator=Fake())
+        resumed = Fake()
+        run_search(run, resume=True, evaluator=resumed)
+        assert resumed.shared.computed == 3 * 20 - 20 * epochs_done  # no epoch done twice
         assert stored(tmp_path / f"phase{crash_after}") == stored(tmp_path / "whole")
 
 
