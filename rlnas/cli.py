@@ -46,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
         "or tabular:digits-tiny (a pre-trained table: instant answers)",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
-    s.add_argument("--strategy", help="qlearning (default), evolution or random")
-    s.add_argument("--space", help="metaqnn (default, small data), metaqnn-paper or metaqnn-tiny")
+    s.add_argument("--strategy", help="qlearning (default), evolution, random, reinforce or enas")
+    s.add_argument(
+        "--space",
+        help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny or enas-macro "
+        "(needed by --strategy enas)",
+    )
     s.add_argument("--reward", help="accuracy (default)")
     s.add_argument("--budget", type=int, help="unique models to train (default 60)")
     s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")

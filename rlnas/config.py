@@ -30,10 +30,10 @@ class SearchConfig:
     dataset: str = "digits"
     #: Where to look for data-set files first.
     data_dir: str | None = None
-    #: Search space: metaqnn, metaqnn-paper or metaqnn-tiny (None: the data set's default,
-    #: metaqnn for real data, the table's space for tabular:NAME).
+    #: Search space: metaqnn, metaqnn-paper, metaqnn-tiny or enas-macro (None: the data
+    #: set's default, metaqnn for real data, the table's space for tabular:NAME).
     space: str | None = None
-    #: Search strategy: qlearning, evolution or random.
+    #: Search strategy: qlearning, evolution, random, reinforce or enas.
     strategy: str = "qlearning"
     #: Reward: accuracy.
     reward: str = "accuracy"
