@@ -138,13 +138,11 @@ class Controller(nn.Module):
         states = [space.initial_state()] * count
         taken: list[list[int]] = [[] for _ in range(count)]
         done = [space.is_terminal(s) for s in states]
-        hidden_size = self.embed.embedding_dim
         prev = torch.full((count,), self.vocab, dtype=torch.long)  # start token
-        zeros = torch.zeros(count, hidden_size)
+        zeros = torch.zeros(count, self.embed.embedding_dim)
         carry = [(zeros, zeros) for _ in self.lstm]  # (h, c) per layer
         outputs: list[Tensor] = []  # (B, H) per step: the anchors
         log_prob = entropy = link_kl = torch.zeros(count)
-        q = self.skip_target
         t = 0
         while not all(done):
             x = self.embed(prev)  # (B, H)
@@ -154,51 +152,19 @@ class Controller(nn.Module):
             for layer, cell in enumerate(self.lstm):
                 carry[layer] = cell(x, carry[layer])
                 x = carry[layer][0]
-            h = x  # (B, H): the top layer's output
-            outputs.append(h)
-            logits = self._squash(self.decoder(h))  # (B, V)
-            mask = np.zeros((count, self.vocab), dtype=bool)
-            rows, anchors, links, no_links = [], [], [], []
-            for b in range(count):
-                if done[b]:
-                    mask[b, 0] = True  # a finished episode idles on a dummy action
-                    continue
-                mask[b], decision = self._rules_of(states[b])
-                if decision is not None:
-                    rows.append(b)
-                    anchors.append(outputs[decision.source_step][b])
-                    links.append(decision.link)
-                    no_links.append(decision.no_link)
-            legal = torch.from_numpy(mask)
-            link_p: Tensor | None = None
-            if rows:
-                index = torch.tensor(rows)
-                anchor = torch.stack(anchors)  # (n, H)
-                score = self.v(torch.tanh(self.w_prev(anchor) + self.w_curr(h[index])))
-                score = self._squash(score.squeeze(-1))  # (n,) logit of linking
-                pair = torch.full((len(rows), self.vocab), -math.inf)
-                pair[torch.arange(len(rows)), torch.tensor(no_links)] = 0.0
-                pair = pair.index_put((torch.arange(len(rows)), torch.tensor(links)), score)
-                logits = logits.index_put((index,), pair)
-                link_p = torch.sigmoid(score)
-            masked = logits.masked_fill(~legal, -math.inf)
-            log_probs = torch.log_softmax(masked, dim=-1)  # (B, V)
-            probs = log_probs.exp()
-            step_entropy = -(probs * log_probs.masked_fill(~legal, 0.0)).sum(-1)  # (B,)
+            outputs.append(x)  # (B, H): the top layer's output
+            step = self._step(outputs, states, done)
             if given is None:
-                action = torch.multinomial(probs.detach(), 1, generator=generator).squeeze(1)
+                probs = step.log_probs.detach().exp()
+                action = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             else:
-                action = torch.tensor([0 if done[b] else given[b][t] for b in range(count)])
-                if not bool(legal.gather(1, action.unsqueeze(1)).all()):
-                    raise ValueError(f"an episode takes an illegal action at step {t}")
+                action = self._given(given, done, t, step.legal)
             active = torch.tensor([not d for d in done])
-            step_log_prob = log_probs.gather(1, action.unsqueeze(1)).squeeze(1)
+            step_log_prob = step.log_probs.gather(1, action.unsqueeze(1)).squeeze(1)
             log_prob = log_prob + torch.where(active, step_log_prob, 0.0)
-            entropy = entropy + torch.where(active, step_entropy, 0.0)
-            if link_p is not None:
-                p = link_p.clamp(1e-6, 1 - 1e-6)
-                kl = p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
-                link_kl = link_kl.index_add(0, torch.tensor(rows), kl)
+            entropy = entropy + torch.where(active, step.entropy, 0.0)
+            if step.link_rows is not None and step.link_kl is not None:
+                link_kl = link_kl.index_add(0, step.link_rows, step.link_kl)
             for b, a in enumerate(action.tolist()):
                 if not done[b]:
                     taken[b].append(a)
@@ -208,6 +174,61 @@ class Controller(nn.Module):
             t += 1
         episodes = [tuple(actions) for actions in taken]
         return episodes, PolicyOutput(log_prob, entropy, link_kl)
+
+    def _step(self, outputs: list[Tensor], states: list[Any], done: list[bool]) -> _Step:
+        """The action distribution of every episode at this step (``outputs[-1]``)."""
+        h = outputs[-1]  # (B, H)
+        count = len(states)
+        logits = self._squash(self.decoder(h))  # (B, V)
+        mask = np.zeros((count, self.vocab), dtype=bool)
+        rows, anchors, links, no_links = [], [], [], []
+        for b in range(count):
+            if done[b]:
+                mask[b, 0] = True  # a finished episode idles on a dummy action
+                continue
+            mask[b], decision = self._rules_of(states[b])
+            if decision is not None:
+                rows.append(b)
+                anchors.append(outputs[decision.source_step][b])
+                links.append(decision.link)
+                no_links.append(decision.no_link)
+        legal = torch.from_numpy(mask)
+        link_rows = link_kl = None
+        if rows:  # anchor-point attention: P(link) = sigmoid(v . tanh(W a + W' h))
+            link_rows, n = torch.tensor(rows), torch.arange(len(rows))
+            anchor = torch.stack(anchors)  # (n, H)
+            score = self.v(torch.tanh(self.w_prev(anchor) + self.w_curr(h[link_rows])))
+            score = self._squash(score.squeeze(-1))  # (n,) logit of linking
+            pair = torch.full((len(rows), self.vocab), -math.inf)
+            pair[n, torch.tensor(no_links)] = 0.0
+            pair = pair.index_put((n, torch.tensor(links)), score)  # (n, V)
+            logits = logits.index_put((link_rows,), pair)
+            p, q = torch.sigmoid(score).clamp(1e-6, 1 - 1e-6), self.skip_target
+            link_kl = p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))  # (n,)
+        log_probs = torch.log_softmax(logits.masked_fill(~legal, -math.inf), dim=-1)  # (B, V)
+        entropy = -(log_probs.exp() * log_probs.masked_fill(~legal, 0.0)).sum(-1)  # (B,)
+        return _Step(log_probs, legal, entropy, link_rows, link_kl)
+
+    @staticmethod
+    def _given(given: Sequence[Episode], done: list[bool], t: int, legal: Tensor) -> Tensor:
+        """The actions ``given`` take at step ``t``, checked to be legal."""
+        try:
+            action = torch.tensor([0 if done[b] else given[b][t] for b in range(len(done))])
+        except IndexError:
+            raise ValueError(f"an episode ends before a terminal state (step {t})") from None
+        if not bool(legal.gather(1, action.unsqueeze(1)).all()):
+            raise ValueError(f"an episode takes an illegal action at step {t}")
+        return action
+
+
+class _Step(NamedTuple):
+    """The controller's distribution at one step, for a batch of B episodes."""
+
+    log_probs: Tensor  # (B, V), -inf on illegal actions
+    legal: Tensor  # (B, V) bool
+    entropy: Tensor  # (B,)
+    link_rows: Tensor | None  # (n,) the episodes at a link step
+    link_kl: Tensor | None  # (n,) KL(P(link) || skip_target) of those
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def test_sampled_children_train_a_step_with_gradients_everywhere(side, batch_nor
     s, rng = space(side), np.random.default_rng(side)
     x, y = torch.randn(4, 1, side, side), torch.randint(0, 10, (4,))
     options = BuildOptions(batch_norm=batch_norm)
-    for _ in range(40):
+    for _ in range(25):
         arch, _ = s.sample(rng)
         net = build(arch, (1, side, side), 10, options)
         assert count_params(arch, (1, side, side), 10, options) == sum(
