@@ -42,6 +42,18 @@ Episode = tuple[int, ...]
 
 
 class ENAS(OneShotStrategy):
+    """ENAS on any space whose evaluator provides :class:`SharedWeights`.
+
+    Phase: ``num_epochs``; per epoch ``controller_train_steps`` updates of ``batch_size``
+    children (m). Controller: ``learning_rate``, ``ent_coef``, ``baseline_decay``,
+    ``max_grad_norm``, ``hidden_size``, ``num_layers``, ``tanh_constant``,
+    ``temperature``, ``skip_target`` and ``skip_weight`` as in
+    :class:`~rlnas.strategies.controller.PolicyGradient`. Ranking: ``num_candidates``
+    samples (more if the budget asks for more), each scored on ``rank_batches``
+    validation batches. Shared weights: the ``child_*`` fields of
+    :class:`~rlnas.evaluation.shared.SharedTrainConfig`.
+    """
+
     name = "enas"
 
     def __init__(

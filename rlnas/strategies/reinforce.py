@@ -25,6 +25,15 @@ __all__ = ["Reinforce"]
 
 
 class Reinforce(Strategy):
+    """REINFORCE on any space: ``batch_size`` (m) architectures per update.
+
+    ``learning_rate``, ``ent_coef``, ``baseline_decay``, ``max_grad_norm`` and
+    ``skip_weight`` go to :class:`~rlnas.strategies.controller.PolicyGradient`;
+    ``hidden_size``, ``num_layers``, ``feed_state`` (also feed ``space.encode(state)``),
+    ``tanh_constant``, ``temperature`` and ``skip_target`` to
+    :class:`~rlnas.strategies.controller.Controller`.
+    """
+
     name = "reinforce"
 
     def __init__(
