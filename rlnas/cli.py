@@ -52,11 +52,18 @@ def _parser() -> argparse.ArgumentParser:
         help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny or enas-macro "
         "(needed by --strategy enas)",
     )
-    s.add_argument("--reward", help="accuracy (default)")
+    s.add_argument(
+        "--reward",
+        help="accuracy (default), penalized:params=50k,latency=2ms[,lambda_size=1,"
+        "lambda_latency=1], mnas:T=2ms[,w=-0.07] or mnas:T=2ms,hard",
+    )
     s.add_argument("--budget", type=int, help="unique models to train (default 60)")
     s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")
     s.add_argument("--epochs", type=int, help="epochs per child during the search (default 8)")
     s.add_argument("--final-epochs", type=int, help="epochs when retraining the top-k (default 20)")
+    s.add_argument(
+        "--final-recipe", help="retraining of the top-k: search (default) or strong (augmented)"
+    )
     s.add_argument("--top-k", type=int, help="how many of the best to retrain and test (default 3)")
     s.add_argument("--seed", type=int, help="seed of everything (default 0)")
     s.add_argument("--subset", type=int, help="search on this many training images (stratified)")
@@ -74,13 +81,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
     s.add_argument("--threads", type=int, help="torch threads per trial")
+    s.add_argument("--workers", type=int, help="trials trained at once (default 1)")
+    s.add_argument(
+        "--executor", help="inline (default for 1 worker), process (local workers) or ray"
+    )
+    s.add_argument("--ray-address", help="Ray cluster to join: auto or HOST:PORT (default: local)")
+    s.add_argument("--cpus-per-trial", type=float, help="CPUs each Ray trial declares (1)")
+    s.add_argument("--gpus-per-trial", type=float, help="GPUs each Ray trial declares (0)")
+    s.add_argument("--max-retries", type=int, help="re-runs of a trial whose worker died (2)")
     s.add_argument("--run-dir", help="run directory (default runs/<dataset>-<strategy>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the search in --run-dir")
+    s.add_argument(
+        "--no-report", action="store_true", help="do not write RUN/report.html during the search"
+    )
 
     show = sub.add_parser("show", help="leaderboard of a run")
     show.add_argument("run", help="run directory")
     show.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--pareto", action="store_true", help="only the non-dominated: val acc, params, latency"
+    )
+    show.add_argument(
+        "--reward", help="re-rank under another reward, e.g. mnas:T=2ms (nothing is retrained)"
+    )
 
     t = sub.add_parser("train", help="train one architecture, print validation and test accuracy")
     t.add_argument("arch", help="e.g. '[C(32,3,1), P(2,2), FC(64), SM(10)]'")
@@ -92,6 +116,27 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("datasets", help="which data sets are available and from where")
     d.add_argument("--data-dir")
+
+    r = sub.add_parser("report", help="write RUN/report.html and PNG plots in RUN/plots/")
+    r.add_argument("run", help="run directory")
+    r.add_argument("--top", type=int, default=25, help="rows of the top-trials table (25)")
+    r.add_argument("--draw", type=int, default=5, help="top architectures to draw (5)")
+    r.add_argument("--no-png", action="store_true", help="skip the PNG copies of the plots")
+
+    e = sub.add_parser("export", help="export a trained model of a run")
+    e.add_argument("run", help="run directory")
+    e.add_argument("--rank", type=int, default=1, help="leaderboard rank to export (1: best)")
+    e.add_argument("--format", required=True, choices=["pytorch", "torchscript", "onnx"])
+    e.add_argument("--out", required=True, help="file to write (pytorch: a .py module)")
+    e.add_argument(
+        "--train", action="store_true", help="train the rank first if it has no saved weights"
+    )
+
+    p = sub.add_parser("predict", help="classify image files with an exported model")
+    p.add_argument("model", help="a file `rlnas export` wrote (.py, .pt or .onnx)")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    p.add_argument("--top", type=int, default=1, help="classes to show per image (1)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -99,13 +144,14 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune", "subset",
+    "prune", "subset", "final_recipe",
+    "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
 )  # fmt: skip
 
 
 def _search(args: argparse.Namespace) -> int:
     from rlnas.progress import ConsoleMonitor
-    from rlnas.search import run_search
+    from rlnas.search import Monitor, run_search
 
     values: dict[str, Any] = {}
     if args.resume:
@@ -118,7 +164,13 @@ def _search(args: argparse.Namespace) -> int:
         values.update(load_config(args.config))
     values.update({k: getattr(args, k) for k in _SEARCH_FLAGS if getattr(args, k) is not None})
     config = SearchConfig.from_dict(values, source="options")
-    summary = run_search(config, resume=args.resume, monitor=ConsoleMonitor())
+    monitor: Monitor = ConsoleMonitor()
+    if not args.no_report:
+        from rlnas.progress import MonitorGroup
+        from rlnas.report import ReportMonitor
+
+        monitor = MonitorGroup(ReportMonitor(), monitor)  # the report is final when shown
+    summary = run_search(config, resume=args.resume, monitor=monitor)
     return 130 if summary.stopped == "interrupted" else 0
 
 
@@ -126,35 +178,38 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from rlnas.runs import open_run, ranking, rows_to_json
+    from rlnas.runs import open_run, pareto_front, ranking, rerank, rows_to_json
 
     config, trials, finals = open_run(args.run)
-    rows = ranking(trials, finals)[: args.top]
+    if args.reward:
+        trials = rerank(trials, args.reward, config)
+    if args.pareto:
+        front = {t.arch for t in pareto_front(trials)}
+        rows = [r for r in ranking(trials, finals) if r.arch in front]
+    else:
+        rows = ranking(trials, finals)[: args.top]
     if args.json:
         print(rows_to_json(rows))
         return 0
+    what = "Pareto front (val acc, params, latency)" if args.pareto else "leaderboard"
+    reward = args.reward or config.get("reward", "accuracy")
     table = Table(
-        title=f"{args.run}: {len(trials)} trials, "
-        f"{config.get('strategy')} on {config.get('dataset')}"
+        title=f"{args.run}: {what} of {len(trials)} trials, "
+        f"{config.get('strategy')} on {config.get('dataset')}, reward {reward}"
     )
-    for name in (
-        "rank",
-        "architecture",
-        "val acc",
-        "test acc",
-        "params",
-        "FLOPs",
-        "seconds",
-        "status",
-    ):
+    columns = ["rank", "architecture", "reward", "val acc", "test acc", "params", "FLOPs"]
+    has_latency = any(r.latency_ms is not None for r in rows)
+    columns += ["latency ms"] * has_latency + ["seconds", "status"]
+    for name in columns:
         table.add_column(name, justify="left" if name == "architecture" else "right")
     for r in rows:
         test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
-        table.add_row(
-            str(r.rank), r.arch, f"{r.val_acc:.4f}", test, f"{r.params:,}", f"{r.flops:,}",
-            f"{r.seconds:.1f}",
-            r.status,
-        )  # fmt: skip
+        cells = [str(r.rank), r.arch, f"{r.reward:.4f}", f"{r.val_acc:.4f}", test]
+        cells += [f"{r.params:,}", f"{r.flops:,}"]
+        if has_latency:
+            cells.append(f"{r.latency_ms:.3f}" if r.latency_ms is not None else "-")
+        cells += [f"{r.seconds:.1f}", r.status]
+        table.add_row(*cells)
     Console(width=max(120, Console().width)).print(table)
     return 0
 
@@ -184,12 +239,50 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"search": _search, "show": _show, "train": _train, "datasets": _datasets}
+def _report(args: argparse.Namespace) -> int:
+    from rlnas.report import write_report
+
+    files = write_report(args.run, png=not args.no_png, top=args.top, draw=args.draw)
+    print(files.html)
+    if files.pngs:
+        print(f"{len(files.pngs)} PNG plots in {files.pngs[0].parent}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from rlnas.export import export_model
+
+    for path in export_model(args.run, args.format, args.out, rank=args.rank, train=args.train):
+        print(path)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rlnas.predict import predict
+
+    predictions = predict(args.model, args.images, top=args.top)
+    if args.json:
+        print(json.dumps([asdict(p) for p in predictions], indent=2))
+        return 0
+    for p in predictions:
+        shown = "  ".join(f"{name} {prob:.3f}" for name, prob in p.top)
+        print(f"{p.path}\t{shown}")
+    return 0
+
+
+_COMMANDS = {
+    "search": _search, "show": _show, "train": _train, "datasets": _datasets,
+    "report": _report, "export": _export, "predict": _predict,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from rlnas.data import DatasetError
+    from rlnas.predict import ExportError
     from rlnas.store import StoreError
 
     try:
@@ -197,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "budget", None) is not None and args.budget < 1:
             raise UsageError("--budget must be at least 1")
         return _COMMANDS[args.command](args)
-    except (UsageError, ConfigError, DatasetError, StoreError, ArchitectureSyntaxError) as error:
+    except (
+        UsageError, ConfigError, DatasetError, StoreError, ArchitectureSyntaxError, ExportError
+    ) as error:  # fmt: skip
         print(f"rlnas: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -35,7 +35,8 @@ class SearchConfig:
     space: str | None = None
     #: Search strategy: qlearning, evolution, random, reinforce or enas.
     strategy: str = "qlearning"
-    #: Reward: accuracy.
+    #: Reward spec: accuracy, penalized:params=N,latency=Xms[,lambda_size=L,lambda_latency=L],
+    #: mnas:T=Xms[,w=W] or mnas:T=Xms,hard (see :mod:`rlnas.evaluation.rewards`).
     reward: str = "accuracy"
     #: Unique models to train.
     budget: int = 60
@@ -45,6 +46,10 @@ class SearchConfig:
     epochs: int = 8
     #: Epochs when the top architectures are retrained on train+validation at the end.
     final_epochs: int = 20
+    #: How the top architectures are retrained: "search" (the search-time recipe) or
+    #: "strong" (AdamW, one-cycle, label smoothing, augmentation); see
+    #: :func:`rlnas.evaluation.trainer.final_recipe`. The ``[final]`` table overrides fields.
+    final_recipe: str = "search"
     #: How many of the best architectures to retrain and test at the end (0: none).
     top_k: int = 3
     #: Seed of everything (strategy, splits of work, child training).
@@ -68,8 +73,21 @@ class SearchConfig:
     prune: bool = False
     #: Training device: auto, cpu, cuda, cuda:N, mps.
     device: str = "auto"
-    #: Torch threads per trial (None: torch's default).
+    #: Torch threads per trial (None: torch's default; with process workers, the CPUs
+    #: shared out among them).
     threads: int | None = None
+    #: Where trials run: inline (one at a time, in this process), process (local worker
+    #: processes) or ray (None: process when workers > 1, else inline).
+    executor: str | None = None
+    #: Trials trained at once (None: 1; with ray, as many as the cluster's CPUs allow).
+    workers: int | None = None
+    #: The Ray cluster to join: auto or HOST:PORT (None: start a local one).
+    ray_address: str | None = None
+    #: Resources each Ray trial declares.
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    #: How often a trial whose worker died is run again before it is stored as failed.
+    max_retries: int = 2
     #: The run directory (None: runs/<dataset>-<strategy>-<time>).
     run_dir: str | None = None
     #: The ``[space]`` table: settings of the search space (e.g. filters, max_depth).
@@ -78,6 +96,8 @@ class SearchConfig:
     strategy_settings: dict[str, Any] = field(default_factory=dict)
     #: The ``[train]`` table: trainer settings (e.g. learning_rate, batch_size).
     train_settings: dict[str, Any] = field(default_factory=dict)
+    #: The ``[final]`` table: trainer settings of the final retraining, over the recipe.
+    final_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("budget", "epochs", "final_epochs"):
@@ -95,10 +115,35 @@ class SearchConfig:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if self.max_latency_ms is not None and not self.max_latency_ms > 0:
             raise ConfigError(f"max_latency_ms must be positive, got {self.max_latency_ms!r}")
+        self._check_executor()
         if not isinstance(self.latency_batch, int) or self.latency_batch < 1:
             raise ConfigError(
                 f"latency_batch must be a positive integer, got {self.latency_batch!r}"
             )
+
+    def _check_executor(self) -> None:
+        if self.executor not in (None, "inline", "process", "ray"):
+            raise ConfigError(
+                f"unknown executor {self.executor!r}; choose one of inline, process, ray"
+            )
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
+        if self.executor == "inline" and (self.workers or 1) > 1:
+            raise ConfigError(
+                "the inline executor trains one model at a time; for --workers "
+                f"{self.workers} use --executor process or --executor ray"
+            )
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ConfigError(
+                f"max_retries must be a non-negative integer, got {self.max_retries!r}"
+            )
+        if not self.cpus_per_trial > 0 or not self.gpus_per_trial >= 0:
+            raise ConfigError("cpus_per_trial must be positive and gpus_per_trial not negative")
+
+    @property
+    def executor_name(self) -> str:
+        """The executor in force: ``executor``, else process for several workers."""
+        return self.executor or ("process" if (self.workers or 1) > 1 else "inline")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2)
@@ -118,7 +163,12 @@ class SearchConfig:
             raise ConfigError(f"invalid {source}: {error}") from None
 
 
-_TABLES = {"space": "space_settings", "strategy": "strategy_settings", "train": "train_settings"}
+_TABLES = {
+    "space": "space_settings",
+    "strategy": "strategy_settings",
+    "train": "train_settings",
+    "final": "final_settings",
+}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 from rich.console import Console
@@ -10,18 +11,91 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.text import Text
 
 from rlnas.config import SearchConfig
 from rlnas.search import Monitor, SearchStatus, SearchSummary
 from rlnas.store import FinalRecord, TrialRecord
 from rlnas.strategies import PhaseReport
 
-__all__ = ["ConsoleMonitor"]
+__all__ = ["ConsoleMonitor", "MonitorGroup", "format_seconds", "remaining_seconds"]
+
+
+def remaining_seconds(
+    status: SearchStatus, trained_at_start: int, time_limit: float | None
+) -> float | None:
+    """Seconds until the search stops: the models still to train at this session's pace,
+    capped by the time limit; None before the first model of this session.
+
+    >>> s = SearchStatus(trained=4, budget=10, trials=5, best_reward=None, best_arch=None,
+    ...                  elapsed=20.0)
+    >>> remaining_seconds(s, 0, None), remaining_seconds(s, 0, 30.0)
+    (30.0, 10.0)
+    """
+    done = status.trained - trained_at_start
+    estimate = None if done <= 0 else (status.budget - status.trained) * status.elapsed / done
+    if time_limit is not None:
+        left = max(time_limit - status.elapsed, 0.0)
+        estimate = left if estimate is None else min(estimate, left)
+    return estimate
+
+
+def format_seconds(seconds: float) -> str:
+    """``3725`` -> ``1:02:05``.
+
+    >>> format_seconds(3725), format_seconds(59.6)
+    ('1:02:05', '0:01:00')
+    """
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+class _Remaining(ProgressColumn):
+    """Counts down from the estimate made at the last trial (rich's own estimate needs
+    several updates within 30 s, which trials of minutes never give)."""
+
+    def render(self, task: Task) -> Text:
+        deadline = task.fields.get("deadline")
+        if deadline is None:
+            return Text("left -:--:--")
+        return Text(f"left {format_seconds(max(deadline - time.perf_counter(), 0.0))}")
+
+
+class MonitorGroup(Monitor):
+    """Passes every event to each of ``monitors``, in order."""
+
+    def __init__(self, *monitors: Monitor) -> None:
+        self.monitors = monitors
+
+    def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
+        for m in self.monitors:
+            m.on_start(config, status)
+
+    def on_trial(self, record: TrialRecord, status: SearchStatus) -> None:
+        for m in self.monitors:
+            m.on_trial(record, status)
+
+    def on_phase(self, report: PhaseReport, status: SearchStatus) -> None:
+        for m in self.monitors:
+            m.on_phase(report, status)
+
+    def on_final_start(self, count: int) -> None:
+        for m in self.monitors:
+            m.on_final_start(count)
+
+    def on_final(self, record: FinalRecord) -> None:
+        for m in self.monitors:
+            m.on_final(record)
+
+    def on_end(self, summary: SearchSummary) -> None:
+        for m in self.monitors:
+            m.on_end(summary)
 
 
 class ConsoleMonitor(Monitor):
@@ -33,12 +107,16 @@ class ConsoleMonitor(Monitor):
         self.live = self.console.is_terminal if live is None else live
         self.progress: Progress | None = None
         self.task: TaskID | None = None
+        self.trained_at_start = 0
+        self.time_limit: float | None = None
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
+        self.trained_at_start, self.time_limit = status.trained, config.time_limit
         self.console.print(
             f"rlnas: {config.strategy} search on {config.dataset} "
             f"({config.space or 'default'} space), "
-            f"budget {config.budget} models x {config.epochs} epochs, run dir {config.run_dir}"
+            f"budget {config.budget} models x {config.epochs} epochs, run dir {config.run_dir}",
+            markup=False,
         )
         if status.trials:
             self.console.print(f"resuming after {status.trials} trials ({status.trained} trained)")
@@ -49,21 +127,26 @@ class ConsoleMonitor(Monitor):
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[extra]}"),
                 TimeElapsedColumn(),
-                TextColumn("left"),
-                TimeRemainingColumn(),
+                _Remaining(),
                 console=self.console,
             )
             self.progress.start()
+            deadline = remaining_seconds(status, status.trained, self.time_limit)
             self.task = self.progress.add_task(
-                "search", total=status.budget, completed=status.trained, extra=""
-            )
+                "search", total=status.budget, completed=status.trained, extra="",
+                deadline=None if deadline is None else time.perf_counter() + deadline,
+            )  # fmt: skip
 
     def on_trial(self, record: TrialRecord, status: SearchStatus) -> None:
         epsilon = status.info.get("epsilon")
         eps = f"eps {epsilon:.2f}  " if epsilon is not None else ""
         best = f"best {status.best_reward:.4f}" if status.best_reward is not None else ""
         if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, completed=status.trained, extra=f"{eps}{best}")
+            left = remaining_seconds(status, self.trained_at_start, self.time_limit)
+            self.progress.update(
+                self.task, completed=status.trained, extra=f"trial {record.id}  {eps}{best}",
+                deadline=None if left is None else time.perf_counter() + left,
+            )  # fmt: skip
             return
         r = record.result
         source = "new   " if record.new else "cached"
@@ -74,6 +157,7 @@ class ConsoleMonitor(Monitor):
             f"val {r.val_acc:.4f}  reward {record.reward:.4f}  {eps}{best}  "
             f"{took}  {record.arch}{state}",
             soft_wrap=True,
+            markup=False,
         )
 
     def on_phase(self, report: PhaseReport, status: SearchStatus) -> None:
@@ -86,6 +170,7 @@ class ConsoleMonitor(Monitor):
             f"shared weights {report.step}/{report.steps}  {shown}"
             + (f"  {took:.1f}s" if took is not None else ""),
             soft_wrap=True,
+            markup=False,
         )
 
     def on_final_start(self, count: int) -> None:
@@ -100,6 +185,7 @@ class ConsoleMonitor(Monitor):
             f"  #{record.rank}  test {record.test_acc:.4f}  val {record.val_acc:.4f}  "
             f"{record.epochs} epochs {record.seconds:.1f}s  {record.arch}",
             soft_wrap=True,
+            markup=False,
         )
 
     def on_end(self, summary: SearchSummary) -> None:
@@ -108,10 +194,24 @@ class ConsoleMonitor(Monitor):
             self.progress = None
         search = summary.search_seconds
         share = 1 - summary.train_seconds / search if search else 0.0
+        # Parallel workers train for more seconds than the search lasts.
+        detail = (
+            f"{share:.1%} of it outside child training"
+            if share >= 0
+            else f"{summary.train_seconds:.1f}s of child training over all workers"
+        )
         self.console.print(
             f"stopped ({summary.stopped}) after {len(summary.trials)} trials; search "
-            f"{search:.1f}s ({share:.1%} of it outside child training), "
-            f"total {summary.elapsed:.1f}s",
+            f"{search:.1f}s ({detail}), total {summary.elapsed:.1f}s",
             soft_wrap=True,
         )
-        self.console.print(f"see: rlnas show {summary.run_dir}", soft_wrap=True)
+        if summary.interrupted:
+            self.console.print(
+                f"{summary.interrupted} trial(s) in flight were interrupted; "
+                f"rlnas search --resume --run-dir {summary.run_dir} runs them again",
+                soft_wrap=True,
+            )
+        self.console.print(f"see: rlnas show {summary.run_dir}", soft_wrap=True, markup=False)
+        report = summary.run_dir / "report.html"
+        if report.is_file():
+            self.console.print(f"report: {report}", soft_wrap=True, markup=False)

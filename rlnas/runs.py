@@ -4,16 +4,25 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rlnas.arch import parse
 from rlnas.config import ConfigError
+from rlnas.evaluation.rewards import make_reward, needs_latency
 from rlnas.search import leaderboard, trial_seed
 from rlnas.store import FinalRecord, Store, TrialRecord
 
-__all__ = ["Row", "TrainReport", "open_run", "ranking", "train_architecture"]
+__all__ = [
+    "Row",
+    "TrainReport",
+    "open_run",
+    "pareto_front",
+    "ranking",
+    "rerank",
+    "train_architecture",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Row:
     trial: int
     status: str
     test_acc: float | None
+    latency_ms: float | None = None
 
 
 def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], list[FinalRecord]]:
@@ -40,6 +50,50 @@ def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], li
     with Store(path) as store:
         config = json.loads(store.get_meta("config") or "{}")
         return config, store.trials(), store.finals()
+
+
+def rerank(trials: list[TrialRecord], reward: str, config: dict[str, Any]) -> list[TrialRecord]:
+    """``trials`` with their rewards recomputed under the reward spec ``reward`` (raw
+    metrics are stored, so nothing is retrained). ConfigError for a bad spec, or when the
+    reward needs latencies the run did not measure."""
+    try:
+        fn = make_reward(reward, latency_ms=config.get("max_latency_ms"))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if needs_latency(fn) and any(t.result.ok and t.result.latency_ms is None for t in trials):
+        raise ConfigError(
+            f"reward {reward!r} needs latencies, but this run did not measure them; "
+            "search with --latency to re-rank by latency"
+        )
+    return [replace(t, reward=fn(t.result)) for t in trials]
+
+
+def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
+    """The successful architectures no other one beats on every axis: higher validation
+    accuracy, fewer parameters and (when measured) lower latency. Best accuracy first.
+
+    >>> from rlnas.evaluation.result import EvalResult, TrialStatus
+    >>> def t(i, acc, params):
+    ...     result = EvalResult(TrialStatus.OK, acc, 10, params)
+    ...     return TrialRecord(i, f"a{i}", (), acc, result, True)
+    >>> [x.arch for x in pareto_front([t(0, 0.9, 500), t(1, 0.8, 100), t(2, 0.85, 600)])]
+    ['a0', 'a1']
+    """
+
+    def axes(t: TrialRecord) -> tuple[float, ...]:
+        latency = t.result.latency_ms
+        return (-t.result.val_acc, t.result.params, latency if latency is not None else 0.0)
+
+    rows = [t for t in leaderboard(trials) if t.result.ok]
+    front = [
+        t
+        for t in rows
+        if not any(
+            all(x <= y for x, y in zip(axes(o), axes(t), strict=True)) and axes(o) != axes(t)
+            for o in rows
+        )
+    ]
+    return sorted(front, key=lambda t: (-t.result.val_acc, t.result.params, t.id))
 
 
 def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
@@ -57,6 +111,7 @@ def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
             t.id,
             t.result.status.value,
             tests.get(t.arch),
+            t.result.latency_ms,
         )
         for rank, t in enumerate(leaderboard(trials), start=1)
     ]

@@ -1,9 +1,15 @@
 """The search loop: propose -> evaluate (or replay) -> reward -> observe -> store.
 
-Every strategy shares this loop; a strategy file holds only its update rule. Each trial is
-committed with the strategy's checkpoint in one transaction, so ``resume=True`` after a
-kill continues exactly where the last commit left off, and the finished run equals one
-never interrupted.
+Every strategy and every executor share this loop; a strategy file holds only its update
+rule. The strategy proposes whenever a worker is free, so with ``workers`` > 1 several
+proposals are out at once (MetaQNN's server and clients); an architecture already being
+trained is not trained twice, its result answers every proposal that asked for it. Each
+answered proposal is a trial, committed in one transaction with the strategy's checkpoint
+and the proposals still out. ``resume=True`` restores that checkpoint and runs those
+proposals again before asking for new ones, so no proposal is lost or observed twice;
+proposals made after the last commit are forgotten with the strategy state that made them
+and proposed again. With the inline executor (one trial at a time, the default) nothing is
+ever out at a commit, and the resumed run equals one never interrupted.
 """
 
 from __future__ import annotations
@@ -11,18 +17,33 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlnas.arch import Architecture, parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
-from rlnas.evaluation.rewards import make_reward
+from rlnas.evaluation.result import EvalResult
+from rlnas.evaluation.rewards import Reward, accuracy, make_reward, needs_latency
+from rlnas.executors import Executor, make_executor
+from rlnas.scheduler import Scheduler
 from rlnas.spaces import SearchSpace, make_space
-from rlnas.store import FinalRecord, Store, TrialRecord
-from rlnas.strategies import Feedback, OneShotStrategy, PhaseReport, Strategy, make_strategy
+from rlnas.spaces.metaqnn import PRESETS as METAQNN_PRESETS
+from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
+from rlnas.strategies import (
+    Feedback,
+    OneShotStrategy,
+    PhaseReport,
+    Proposal,
+    Strategy,
+    make_strategy,
+)
+
+if TYPE_CHECKING:
+    from rlnas.evaluation.trainer import TrainConfig
 
 __all__ = [
     "Monitor",
@@ -36,8 +57,13 @@ __all__ = [
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
+#: The stored ``reward`` of a run that used a function of the caller's.
+CUSTOM = "custom:"
 #: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
+#: Where and how trials run: may change on resume too (results do not depend on it).
+RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
+RESUMABLE |= {"max_retries"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,9 @@ class SearchSummary:
     elapsed: float
     search_seconds: float
     train_seconds: float
+    #: Proposals that were out (being trained) when the search was interrupted: stored as
+    #: interrupted, run again by ``--resume``.
+    interrupted: int = 0
 
 
 class Monitor:
@@ -100,59 +129,90 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
     """The evaluator that ``config`` describes: a table for ``tabular:NAME``, else training."""
     from rlnas.evaluation.evaluator import DataSpec, LatencySpec, TrainingEvaluator
     from rlnas.evaluation.tabular import TabularEvaluator
-    from rlnas.evaluation.trainer import TrainConfig
-    from rlnas.nn import BuildOptions
+    from rlnas.evaluation.trainer import TrainConfig, final_recipe
 
     if config.dataset.startswith("tabular:"):
         try:
             return TabularEvaluator(config.dataset.removeprefix("tabular:"))
         except ValueError as error:
             raise ConfigError(str(error)) from None
-    settings = dict(config.train_settings)
+    train = _train_config(config.train_settings, TrainConfig(epochs=config.epochs), "train")
+    data = DataSpec(
+        config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
+    )
+    split = data.load()
+    try:
+        recipe = final_recipe(
+            config.final_recipe, train, config.dataset, min(split.input_shape[1:])
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    final = _train_config(config.final_settings, recipe, "final")
+    latency = None
+    if config.latency or config.max_latency_ms is not None or _needs_latency(config):
+        latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
+    return TrainingEvaluator(
+        data, train, device=config.device, threads=config.threads, latency=latency,
+        split=split, final_config=final,
+    )  # fmt: skip
+
+
+def _train_config(settings: dict[str, Any], base: TrainConfig, table: str) -> TrainConfig:
+    """``base`` with the settings of a ``[train]`` or ``[final]`` table applied."""
+    from rlnas.evaluation.trainer import TrainConfig
+
+    settings = dict(settings)
     build_settings = settings.pop("build", {})
     known = {f.name for f in fields(TrainConfig)} - {"build", "epochs"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
-            f"unknown [train] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            f"unknown [{table}] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     try:
         if "betas" in settings:
             settings["betas"] = tuple(settings["betas"])
-        train = TrainConfig(epochs=config.epochs, build=BuildOptions(**build_settings), **settings)
+        build = replace(base.build, **build_settings)
+        return replace(base, build=build, **settings)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"invalid [train] settings: {error}") from None
-    data = DataSpec(
-        config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
-    )
-    latency = None
-    if config.latency or config.max_latency_ms is not None or _needs_latency(config.reward):
-        latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)
-    return TrainingEvaluator(
-        data, train, device=config.device, threads=config.threads, latency=latency
-    )
+        raise ConfigError(f"invalid [{table}] settings: {error}") from None
 
 
-def _needs_latency(reward: str) -> bool:
+def _needs_latency(config: SearchConfig) -> bool:
+    if config.reward.startswith(CUSTOM):
+        return False  # a custom function says so itself; see run_search
     try:
-        return bool(getattr(make_reward(reward), "needs_latency", False))
+        return needs_latency(make_reward(config.reward, latency_ms=config.max_latency_ms))
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
 
-def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy]:
+def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any], Strategy, Reward]:
     name = config.space or evaluator.space or "metaqnn"
     if evaluator.space is not None and name != evaluator.space:
         raise ConfigError(
             f"{config.dataset} covers the {evaluator.space} space only; "
             f"drop --space or pass --space {evaluator.space}"
         )
+    overrides = dict(config.space_settings)
+    if config.max_params is not None or config.max_flops is not None:
+        if name not in METAQNN_PRESETS:
+            raise ConfigError(
+                f"--max-params and --max-flops are enforced by the metaqnn spaces only, not "
+                f"by {name}; use --reward penalized:params=N instead"
+            )
+        build = config.train_settings.get("build", {})
+        overrides.update(
+            max_params=config.max_params,
+            max_flops=config.max_flops,
+            batch_norm=bool(build.get("batch_norm", False)),
+        )
     try:
         space = make_space(
             name,
             input_shape=evaluator.input_shape,
             num_classes=evaluator.num_classes,
-            overrides=config.space_settings,
+            overrides=overrides,
         )
         strategy = make_strategy(
             config.strategy, space, budget=config.budget, seed=config.seed,
@@ -161,10 +221,14 @@ def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any],
         if isinstance(strategy, OneShotStrategy):  # ENAS: give it shared weights, not data
             wanted = strategy.shared_config
             strategy.attach(evaluator.shared_weights(space, wanted, seed=config.seed))
-        make_reward(config.reward)
+        reward = (
+            make_reward(config.reward, latency_ms=config.max_latency_ms)
+            if not config.reward.startswith(CUSTOM)
+            else accuracy  # replaced by the caller's function
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return space, strategy
+    return space, strategy, reward
 
 
 def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: Path) -> None:
@@ -187,32 +251,67 @@ def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: 
             )
 
 
+def build_executor(config: SearchConfig, evaluator: Evaluator) -> Executor:
+    """The executor ``config`` describes, its workers holding copies of ``evaluator``."""
+    return make_executor(
+        config.executor_name, evaluator, workers=config.workers, threads=config.threads,
+        device=config.device, ray_address=config.ray_address,
+        cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
+    )  # fmt: skip
+
+
 def run_search(
     config: SearchConfig,
     *,
     resume: bool = False,
     evaluator: Evaluator | None = None,
     monitor: Monitor | None = None,
+    reward: Reward | None = None,
+    executor: Executor | None = None,
 ) -> SearchSummary:
     """Run (or resume) the search ``config`` describes and retrain its top architectures.
 
     ``evaluator`` replaces the training evaluator (e.g. :class:`rlnas.testing.FakeEvaluator`).
-    Raises :class:`ConfigError` for bad settings and for a run directory that already holds
-    a search when ``resume`` is False; nothing stored is changed then.
+    ``reward`` is a function of your own, ``EvalResult -> float``, used instead of
+    ``config.reward`` (stored as ``custom:<name>``; pass it again to resume; give it a
+    ``needs_latency = True`` attribute to have latencies measured). ``executor`` replaces
+    the one ``config`` describes (the caller then shuts it down; its workers must hold the
+    same evaluator). Raises :class:`ConfigError` for bad settings and for a run directory
+    that already holds a search when ``resume`` is False; nothing stored is changed then.
     """
     monitor = monitor or Monitor()
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
     config = replace(config, run_dir=str(run_dir))
+    if reward is not None:
+        name = getattr(reward, "__qualname__", type(reward).__qualname__)
+        config = replace(
+            config, reward=f"{CUSTOM}{name}", latency=config.latency or needs_latency(reward)
+        )
+    elif config.reward.startswith(CUSTOM):
+        raise ConfigError(
+            f"this run uses the custom reward {config.reward.removeprefix(CUSTOM)!r}; "
+            "pass the function again: run_search(config, reward=fn)"
+        )
     with Store(run_dir / "trials.db") as store:
         _check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
-        space, strategy = _make(config, evaluator)
-        if store.get_meta("config") is None:
-            store.set_meta("config", config.to_json())
-            store.set_meta("evaluator", evaluator.fingerprint)
-            store.set_meta("space", json.dumps(space.config(), default=str))
-            (run_dir / "config.json").write_text(config.to_json())
-        return _Loop(config, store, evaluator, strategy, monitor, run_dir).run()
+        space, strategy, made = _make(config, evaluator)
+        reward = reward or made
+        owned = executor is None
+        executor = executor or build_executor(config, evaluator)
+        try:
+            if store.get_meta("config") is None:
+                store.set_meta("config", config.to_json())
+                store.set_meta("evaluator", evaluator.fingerprint)
+                store.set_meta("space", json.dumps(space.config(), default=str))
+                store.set_meta("input_shape", json.dumps(list(evaluator.input_shape)))
+                (run_dir / "config.json").write_text(config.to_json())
+            loop = _Loop(config, store, evaluator, strategy, reward, monitor, run_dir, executor)
+            loop.owns_executor = owned
+            return loop.run()
+        finally:
+            if owned:
+                executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Loop:
@@ -222,12 +321,15 @@ class _Loop:
         store: Store,
         evaluator: Evaluator,
         strategy: Strategy,
+        reward: Reward,
         monitor: Monitor,
         run_dir: Path,
+        executor: Executor,
     ) -> None:
         self.config, self.store, self.evaluator = config, store, evaluator
         self.strategy, self.monitor, self.run_dir = strategy, monitor, run_dir
-        self.reward = make_reward(config.reward)
+        self.executor, self.owns_executor = executor, False
+        self.reward = reward
         self.fingerprint = evaluator.fingerprint
         self.cache = store.cache(self.fingerprint)
         self.trials = store.trials()
@@ -238,6 +340,16 @@ class _Loop:
         self.start = time.perf_counter()
         self.train_seconds = 0.0
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
+        self.scheduler = Scheduler(
+            executor, max_retries=config.max_retries, num_classes=evaluator.num_classes,
+            answer=self.commit,
+        )  # fmt: skip
+        # Proposals out at the last checkpoint: asked again first (the strategy that made
+        # them is restored from that checkpoint, so it will not make them again).
+        self.resumed = deque(store.pending()) if checkpoint is not None else deque()
+        self.asked = max((p.seq + 1 for p in self.resumed), default=len(self.trials))
+        self.replays_in_a_row = 0
+        self.interrupted = 0
 
     def status(self, info: dict[str, float] | None = None) -> SearchStatus:
         return SearchStatus(
@@ -263,7 +375,7 @@ class _Loop:
         elapsed = time.perf_counter() - self.start
         summary = SearchSummary(
             self.run_dir, self.trials, self.store.finals(), stopped,
-            elapsed, search_seconds or elapsed, self.train_seconds,
+            elapsed, search_seconds or elapsed, self.train_seconds, self.interrupted,
         )  # fmt: skip
         self.monitor.on_end(summary)
         return summary
@@ -280,46 +392,106 @@ class _Loop:
             report = self.strategy.phase_step()
             if report is None:
                 return None
-            self.store.save_checkpoint(self.strategy.state_dict(), trial_id=len(self.trials) - 1)
+            # no proposal is out during the phase: the checkpoint alone says where it stands
+            checkpoint = self.strategy.state_dict()
+            self.store.save_pending([], checkpoint=checkpoint, trial_id=len(self.trials) - 1)
             self.monitor.on_phase(report, self.status(report.info))
 
     def search(self) -> str:
-        limit = self.config.time_limit
-        replays_in_a_row = 0
+        """Keep every worker busy until a stop condition; then drain the trials in flight.
+        Returns why it stopped: budget, time limit or converged."""
+        try:
+            return self._search()
+        except KeyboardInterrupt:
+            if not self.interrupted:
+                self.interrupted = self.store.interrupt_pending()
+            raise
+        finally:
+            if self.owns_executor:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _search(self) -> str:
         stopped = self.shared_phase()
         if stopped is not None:
             return stopped
-        while self.trained < self.config.budget:
-            if limit is not None and time.perf_counter() - self.start >= limit:
-                return "time limit"
-            if replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
-                return "converged"
-            proposal = self.strategy.propose()
-            key = str(proposal.architecture)
-            result = self.cache.get(key)
-            new = result is None
-            if result is None:
-                seed = trial_seed(self.config.seed, key)
-                rule = self.prune_rule() if self.config.prune else None
-                result = self.evaluator.evaluate(proposal.architecture, seed, prune=rule)
-                self.cache[key] = result
-                self.train_seconds += result.seconds
-            reward = self.reward(result)
-            self.strategy.observe(Feedback(proposal, reward, result, new))
-            record = TrialRecord(
-                len(self.trials), key, proposal.actions, reward, result, new,
-                dict(proposal.info), time.time(),
-            )  # fmt: skip
-            self.store.add_trial(
-                record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict()
-            )
-            self.trials.append(record)
-            self.trained += new
-            replays_in_a_row = 0 if new else replays_in_a_row + 1
-            if self.best is None or reward > self.best.reward:
-                self.best = record
-            self.monitor.on_trial(record, self.status(dict(proposal.info)))
-        return "budget"
+        while self.resumed:
+            pending = self.resumed.popleft()
+            proposal = Proposal(parse(pending.arch), pending.actions, pending.info)
+            self.ask(pending.seq, proposal, attempts=pending.attempts)
+        while True:
+            stop = self.stop_reason()
+            while stop is None and self.scheduler.has_room():
+                self.ask(self.asked, self.strategy.propose())
+                stop = self.stop_reason()
+            if stop is not None and not self.scheduler.jobs:
+                return stop
+            try:
+                done = self.scheduler.wait()
+            except KeyboardInterrupt:
+                self.save_interrupted()  # between strategy calls: a consistent moment
+                raise
+            self.scheduler.settle(done)
+
+    def stop_reason(self) -> str | None:
+        limit = self.config.time_limit
+        if self.trained + len(self.scheduler.jobs) >= self.config.budget:
+            return "budget"
+        if limit is not None and time.perf_counter() - self.start >= limit:
+            return "time limit"
+        if self.replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
+            return "converged"
+        return None
+
+    def ask(self, seq: int, proposal: Proposal, *, attempts: int = 0) -> None:
+        """Answer ``proposal`` from the cache, or from the job training its architecture,
+        or start that job."""
+        self.asked = max(self.asked, seq + 1)
+        key = str(proposal.architecture)
+        result = self.cache.get(key)
+        if result is not None:
+            self.commit(proposal, result, False, dict(proposal.info))
+        elif not self.scheduler.join(seq, proposal):
+            rule = self.prune_rule() if self.config.prune else None
+            seed = trial_seed(self.config.seed, key)
+            self.scheduler.start(seq, proposal, seed, rule, attempts)
+
+    def commit(
+        self, proposal: Proposal, result: EvalResult, new: bool, info: dict[str, float]
+    ) -> None:
+        """Observe one answered proposal; store it with the checkpoint, atomically."""
+        key = str(proposal.architecture)
+        if new:
+            self.cache[key] = result
+            self.train_seconds += result.seconds
+        reward = self.reward(result)
+        self.strategy.observe(Feedback(proposal, reward, result, new))
+        record = TrialRecord(
+            len(self.trials), key, proposal.actions, reward, result, new, info, time.time()
+        )
+        self.store.add_trial(
+            record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict(),
+            pending=self.pending(),
+        )  # fmt: skip
+        self.trials.append(record)
+        self.trained += new
+        self.replays_in_a_row = 0 if new else self.replays_in_a_row + 1
+        if self.best is None or reward > self.best.reward:
+            self.best = record
+        self.monitor.on_trial(record, self.status(dict(proposal.info)))
+
+    def pending(self) -> list[PendingTrial]:
+        """Every proposal out, in the order proposed: resumed ones not yet asked again,
+        and those waiting for a job."""
+        return sorted([*self.resumed, *self.scheduler.pending()], key=lambda p: p.seq)
+
+    def save_interrupted(self) -> None:
+        """Ctrl-C while waiting: store the strategy as it is now with every proposal out,
+        marked interrupted, so that ``--resume`` runs them again."""
+        pending = [replace(p, state=PendingState.INTERRUPTED) for p in self.pending()]
+        self.store.save_pending(
+            pending, checkpoint=self.strategy.state_dict(), trial_id=len(self.trials) - 1
+        )
+        self.interrupted = len(pending)
 
     def prune_rule(self) -> PruneRule | None:
         """The early-stopping rule from the curves of the successful trials so far."""
@@ -344,7 +516,9 @@ class _Loop:
             )  # fmt: skip
             record = FinalRecord(
                 trial.arch, rank, trial.result.val_acc, score.test_acc, score.epochs,
-                score.seconds, {"failed": score.failed, "train_loss": list(score.train_loss)},
+                score.seconds,
+                {"failed": score.failed, "train_loss": list(score.train_loss),
+                 "recipe": score.recipe},
             )  # fmt: skip
             self.store.add_final(record)
             self.monitor.on_final(record)

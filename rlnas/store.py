@@ -1,19 +1,23 @@
 """The SQLite trial store (WAL mode), one file per run: ``RUN_DIR/trials.db``.
 
 Protocol: each finished trial is committed in one transaction together with the
-strategy checkpoint taken right after the strategy observed it, so a run killed at any
-moment resumes exactly from its last committed trial. Finished trials may not be
-modified (a trigger enforces it). Results are cached by (evaluator fingerprint,
+strategy checkpoint taken right after the strategy observed it, and with the proposals
+still out at that moment (``pending``: being trained by parallel workers, or waiting for
+such a result), so a run killed at any moment resumes exactly from its last committed
+trial: the strategy as it was then, and the proposals it had made but not yet seen
+answered, which are run again first. Finished trials may not be modified (a trigger
+enforces it). Results are cached by (evaluator fingerprint,
 architecture). The store keeps rows and plain state dicts, never strategy objects.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import pickle
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +25,7 @@ from typing import Any
 
 from rlnas.evaluation.result import EvalResult
 
-__all__ = ["FinalRecord", "Store", "StoreError", "TrialRecord"]
+__all__ = ["FinalRecord", "PendingState", "PendingTrial", "Store", "StoreError", "TrialRecord"]
 
 SCHEMA_VERSION = "1"
 
@@ -51,6 +55,10 @@ CREATE TABLE IF NOT EXISTS cache (
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY, trial_id INTEGER NOT NULL, state BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending (
+    seq INTEGER PRIMARY KEY, arch TEXT NOT NULL, actions TEXT NOT NULL, info TEXT NOT NULL,
+    attempts INTEGER NOT NULL, state TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS finals (
     arch TEXT PRIMARY KEY, rank INTEGER NOT NULL, val_acc REAL NOT NULL,
     test_acc REAL NOT NULL, epochs INTEGER NOT NULL, seconds REAL NOT NULL, result TEXT NOT NULL
@@ -74,6 +82,28 @@ class TrialRecord:
     new: bool
     info: dict[str, float] = field(default_factory=dict)
     created: float = 0.0
+
+
+class PendingState(str, enum.Enum):
+    """``running`` when the run stopped without warning (killed); ``interrupted`` after
+    Ctrl-C. Either way ``--resume`` runs the proposal again."""
+
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class PendingTrial:
+    """A proposal the strategy had made but not yet observed when the checkpoint was taken."""
+
+    #: Order in which the strategy proposed it.
+    seq: int
+    arch: str
+    actions: tuple[int, ...]
+    info: dict[str, float] = field(default_factory=dict)
+    #: Workers lost while training it so far (counts toward ``--max-retries``).
+    attempts: int = 0
+    state: PendingState = PendingState.RUNNING
 
 
 @dataclass(frozen=True)
@@ -144,8 +174,10 @@ class Store:
         fingerprint: str,
         checkpoint: dict[str, Any] | None = None,
         checkpoint_name: str = "strategy",
+        pending: Sequence[PendingTrial] | None = None,
     ) -> None:
-        """Commit ``trial``, its cache entry and the strategy checkpoint atomically."""
+        """Commit ``trial``, its cache entry, the strategy checkpoint and (unless None) the
+        proposals still out, replacing the stored ones, atomically."""
         r = trial.result
         with self._transaction() as db:
             db.execute(
@@ -167,17 +199,48 @@ class Store:
                     "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
                     (checkpoint_name, trial.id, pickle.dumps(checkpoint, protocol=5)),
                 )
+            if pending is not None:
+                _replace_pending(db, pending)
 
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], *, trial_id: int, name: str = "strategy"
+    def save_pending(
+        self,
+        pending: Sequence[PendingTrial],
+        *,
+        checkpoint: dict[str, Any],
+        trial_id: int,
+        checkpoint_name: str = "strategy",
     ) -> None:
-        """Replace the checkpoint between trials (e.g. after an epoch of ENAS's phase);
-        ``trial_id`` is the last committed trial's id (-1 before the first)."""
+        """Replace the checkpoint (still taken after trial ``trial_id``) and the proposals
+        out, atomically: for a stop between trials, when the strategy has proposed more."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                (name, trial_id, pickle.dumps(checkpoint, protocol=5)),
+                (checkpoint_name, trial_id, pickle.dumps(checkpoint, protocol=5)),
             )
+            _replace_pending(db, pending)
+
+    def pending(self) -> list[PendingTrial]:
+        """The proposals out at the last checkpoint, in the order they were made."""
+        rows = self._db.execute(
+            "SELECT seq, arch, actions, info, attempts, state FROM pending ORDER BY seq"
+        ).fetchall()
+        return [
+            PendingTrial(
+                seq=row[0],
+                arch=row[1],
+                actions=tuple(json.loads(row[2])),
+                info=json.loads(row[3]),
+                attempts=row[4],
+                state=PendingState(row[5]),
+            )
+            for row in rows
+        ]
+
+    def interrupt_pending(self) -> int:
+        """Mark the proposals out as interrupted (Ctrl-C); how many there were."""
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE pending SET state = ?", (PendingState.INTERRUPTED.value,))
+            return cursor.rowcount
 
     def trials(self) -> list[TrialRecord]:
         """Every committed trial, in order."""
@@ -231,3 +294,21 @@ class Store:
             FinalRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
             for row in rows
         ]
+
+
+def _replace_pending(db: sqlite3.Connection, pending: Sequence[PendingTrial]) -> None:
+    db.execute("DELETE FROM pending")
+    db.executemany(
+        "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                p.seq,
+                p.arch,
+                json.dumps(list(p.actions)),
+                json.dumps(p.info, sort_keys=True),
+                p.attempts,
+                PendingState(p.state).value,
+            )
+            for p in pending
+        ],
+    )

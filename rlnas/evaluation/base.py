@@ -47,6 +47,12 @@ class Evaluator(ABC):
         ``prune``, training stops once the rule says the curve cannot reach the top-k, and
         the result is ``TrialStatus.PRUNED`` with the curve so far."""
 
+    def with_data(self) -> Evaluator:
+        """A copy whose pickle carries the data it evaluates on, for workers that cannot
+        load it themselves (other machines of a Ray cluster). Default: ``self``, for
+        evaluators that need no data files."""
+        return self
+
     @abstractmethod
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None

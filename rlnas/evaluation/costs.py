@@ -28,9 +28,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from rlnas.arch import FC, GAP, Architecture, Conv, Layer, Softmax
+from rlnas.arch import GAP, Architecture, Layer
 from rlnas.nn.options import BuildOptions
-from rlnas.nn.shapes import Shape, check_num_classes, layer_shapes, numel
+from rlnas.nn.shapes import (
+    Shape,
+    check_num_classes,
+    layer_macs,
+    layer_params,
+    layer_shapes,
+    numel,
+)
 
 __all__ = [
     "Latency",
@@ -68,16 +75,10 @@ def count_params(
     if arch.family != "chain":
         return _measured(arch, tuple(input_shape), num_classes, options)[0]
     batch_norm = bool((BuildOptions() if options is None else options).batch_norm)
-    total = 0
-    for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
-        if isinstance(layer, Conv):
-            weights = in_shape[0] * layer.filters * layer.kernel**2
-            total += weights + (2 if batch_norm else 1) * layer.filters
-        elif isinstance(layer, (FC, Softmax)):
-            total += (numel(in_shape) + 1) * out_shape[0]
-        elif isinstance(layer, GAP):
-            total += (in_shape[0] + 1) * layer.classes
-    return total
+    return sum(
+        layer_params(layer, i, o, batch_norm)
+        for layer, i, o in _layers(arch, input_shape, num_classes)
+    )
 
 
 def count_flops(
@@ -100,17 +101,7 @@ def count_flops(
     if arch.family != "chain":
         return _measured(arch, tuple(input_shape), num_classes, options)[1]
     del options  # batch norm and dropout add no multiply-accumulates
-    total = 0
-    for layer, in_shape, out_shape in _layers(arch, input_shape, num_classes):
-        if isinstance(layer, Conv):
-            _, height, width = out_shape
-            total += in_shape[0] * layer.kernel**2 * layer.filters * height * width
-        elif isinstance(layer, (FC, Softmax)):
-            total += numel(in_shape) * out_shape[0]
-        elif isinstance(layer, GAP):
-            channels, height, width = in_shape
-            total += channels * layer.classes * height * width
-    return total
+    return sum(layer_macs(layer, i, o) for layer, i, o in _layers(arch, input_shape, num_classes))
 
 
 def activation_memory(arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:

@@ -60,8 +60,12 @@ class TrainingEvaluator(Evaluator):
     """Trains each child with :func:`rlnas.evaluation.trainer.train` (MetaQNN's recipe).
 
     The reward signal is the best validation accuracy over the epochs; the test split is
-    never touched except by :meth:`final`.
+    never touched except by :meth:`final`. Pickled, it leaves its data behind (a worker
+    reloads it from the :class:`DataSpec`) unless it is a :meth:`with_data` copy.
     """
+
+    #: Pickle the split too (see :meth:`with_data`).
+    carry_data: bool = False
 
     def __init__(
         self,
@@ -72,9 +76,12 @@ class TrainingEvaluator(Evaluator):
         threads: int | None = None,
         latency: LatencySpec | None = None,
         split: Split | None = None,
+        final_config: TrainConfig | None = None,
     ) -> None:
         self.data = data or DataSpec()
         self.train_config = train_config or TrainConfig()
+        #: How :meth:`final` retrains (its ``epochs`` is replaced by the caller's).
+        self.final_config = final_config or self.train_config
         self.device_name = device
         self.device = pick_device(device)
         self.threads = threads
@@ -92,18 +99,34 @@ class TrainingEvaluator(Evaluator):
             "n": [len(self.split.x_train), len(self.split.x_val)],
             "train": self.train_config.to_dict(),
             "latency": asdict(self.latency) if self.latency else None,
+            # latencies measured elsewhere are not these: another device misses the cache
+            "device": device_fingerprint(self.device).rsplit(" | ", 1)[0] if self.latency else None,
         }
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["split"] = None  # workers reload the data from the spec
+        if not self.carry_data:
+            state["split"] = None  # workers reload the data from the spec
         return state
+
+    def _final_split(self) -> Split:
+        """All the training data, even when the search used a subset."""
+        if self.data.subset is None:
+            return self.split
+        return replace(self.data, subset=None).load()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.split = self.data.load()
+        self.device = pick_device(self.device_name)  # this worker's device: its GPU, if any
+        if self.split is None:
+            self.split = self.data.load()
+
+    def with_data(self) -> TrainingEvaluator:
+        carrier = object.__new__(type(self))  # not copy.copy: that pickles, dropping the split
+        carrier.__dict__.update(self.__dict__, carry_data=True)
+        return carrier
 
     def evaluate(
         self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
@@ -180,11 +203,12 @@ class TrainingEvaluator(Evaluator):
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
     ) -> FinalScore:
-        """Retrain ``arch`` from scratch on train+validation for ``epochs``; score on test."""
-        s = self.split
+        """Retrain ``arch`` from scratch on all the training data (train+validation, without
+        the search's subset) for ``epochs`` with :attr:`final_config`; score on test."""
+        s = self._final_split()
         x = torch.cat([s.x_train, s.x_val])
         y = torch.cat([s.y_train, s.y_val])
-        config = replace(self.train_config, epochs=epochs)
+        config = replace(self.final_config, epochs=epochs)
         start = time.perf_counter()
         outcome = train(
             arch, (x, y), None,
@@ -199,7 +223,9 @@ class TrainingEvaluator(Evaluator):
                 save_to.parent.mkdir(parents=True, exist_ok=True)
                 torch.save(outcome.model.state_dict(), save_to)
         seconds = time.perf_counter() - start
-        return FinalScore(test_acc, epochs, seconds, outcome.train_loss, outcome.failed)
+        return FinalScore(
+            test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict()
+        )
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

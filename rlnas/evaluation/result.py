@@ -69,3 +69,5 @@ class FinalScore:
     seconds: float
     train_loss: tuple[float, ...] = ()
     failed: str | None = None
+    #: The training recipe used (a :class:`~rlnas.evaluation.trainer.TrainConfig` as a dict).
+    recipe: dict[str, Any] = field(default_factory=dict)

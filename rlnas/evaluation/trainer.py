@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -18,13 +18,18 @@ from rlnas.arch import Architecture
 from rlnas.nn import BuildOptions, build
 
 __all__ = [
+    "FINAL_RECIPES",
     "EpochHook",
     "TrainConfig",
     "TrainOutcome",
     "evaluate_accuracy",
+    "final_recipe",
     "pick_device",
     "train",
 ]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("step", "cosine", "onecycle")
 
 #: Called after each epoch with (epoch, model, validation curve so far); True stops training.
 EpochHook = Callable[[int, nn.Module, list[float]], bool | None]
@@ -55,12 +60,42 @@ class TrainConfig:
     restart_min_steps: int = 100
     #: Dropout and batch-norm options of the built network.
     build: BuildOptions = field(default_factory=BuildOptions)
+    #: Optimiser: "adam" (MetaQNN's), "adamw" or "sgd" (Nesterov, ``momentum``).
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    #: Learning-rate schedule: "step" (``lr_decay`` every ``lr_step`` epochs), or, per
+    #: batch, "cosine" (to 0) or "onecycle" (warm-up to ``learning_rate``, then down).
+    schedule: str = "step"
+    #: Label smoothing of the cross-entropy loss.
+    label_smoothing: float = 0.0
+    #: Training-time augmentation of each batch: "none", or "+"-joined "flip" (random
+    #: horizontal flips) and "shift" (random translations of up to ``shift`` pixels, zero
+    #: filled). Never applied when evaluating.
+    augment: str = "none"
+    shift: int = 2
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr_step < 1:
             raise ValueError("epochs, batch_size and lr_step must be at least 1")
         if not self.learning_rate > 0:
             raise ValueError("learning_rate must be positive")
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        if set(self.augmentations) - {"flip", "shift"}:
+            raise ValueError(
+                f"augment must be none or +-joined flip and shift, got {self.augment!r}"
+            )
+        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1 or self.shift < 0:
+            raise ValueError("weight_decay and shift must be >= 0, label_smoothing in [0, 1)")
+
+    @property
+    def augmentations(self) -> frozenset[str]:
+        return frozenset() if self.augment == "none" else frozenset(self.augment.split("+"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,13 +228,12 @@ def _fit(
     chance: float,
     on_epoch: EpochHook | None,
 ) -> tuple[list[float], list[float]]:
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=lr, betas=config.betas, eps=config.eps, foreach=True
-    )
-    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    optimizer = _optimizer(model, config, lr)
     n = len(x)
     steps_per_epoch = -(-n // config.batch_size)
+    per_batch, schedule = _schedule(optimizer, config, lr, steps_per_epoch)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    augment = config.augmentations
     check_epoch = min(-(-config.restart_min_steps // steps_per_epoch), config.epochs) - 1
     curve: list[float] = []
     losses: list[float] = []
@@ -209,16 +243,22 @@ def _fit(
         total = torch.zeros((), device=x.device)
         for start in range(0, n, config.batch_size):
             idx = order[start : start + config.batch_size]
-            loss = loss_fn(model(x.index_select(0, idx)), y.index_select(0, idx))
+            batch = x.index_select(0, idx)  # (B, C, H, W)
+            if augment:
+                batch = augment_batch(batch, augment, config.shift, shuffle)
+            loss = loss_fn(model(batch), y.index_select(0, idx))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if per_batch:
+                schedule.step()
             total += loss.detach() * len(idx)
         mean_loss = float(total) / n  # one device sync per epoch
         if not math.isfinite(mean_loss):
             raise _Diverged(f"loss became {mean_loss} in epoch {epoch + 1}")
         losses.append(mean_loss)
-        schedule.step()
+        if not per_batch:
+            schedule.step()
         if xv is not None and yv is not None:
             curve.append(evaluate_accuracy(model, xv, yv))
             if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
@@ -226,3 +266,85 @@ def _fit(
         if on_epoch is not None and on_epoch(epoch, model, curve):
             raise _Pruned(curve, losses)
     return curve, losses
+
+
+def _optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=config.momentum, nesterov=True,
+            weight_decay=config.weight_decay, foreach=True,
+        )  # fmt: skip
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(
+        params, lr=lr, betas=config.betas, eps=config.eps,
+        weight_decay=config.weight_decay, foreach=True,
+    )  # fmt: skip
+
+
+def _schedule(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float, steps_per_epoch: int
+) -> tuple[bool, torch.optim.lr_scheduler.LRScheduler]:
+    """The schedule, and whether it steps per batch (else per epoch)."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return True, torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=total)
+    if config.schedule == "cosine":
+        return True, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
+    return False, torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
+
+
+def augment_batch(
+    batch: torch.Tensor, kinds: frozenset[str], shift: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Randomly flip (left-right) and/or translate each image of ``batch`` (B, C, H, W).
+
+    Translations move each image by up to ``shift`` pixels in each direction, filling with
+    zeros (the normalised data's mean). Random draws come from ``generator`` (on the CPU),
+    so training stays reproducible. Labels are untouched: only label-preserving
+    transformations belong here.
+    """
+    b, _, h, w = batch.shape
+    if "flip" in kinds:
+        flip = (torch.rand(b, generator=generator) < 0.5).to(batch.device)
+        batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
+    if "shift" in kinds and shift > 0:
+        padded = nn.functional.pad(batch, (shift, shift, shift, shift))  # (B, C, H+2s, W+2s)
+        dy, dx = (
+            torch.randint(0, 2 * shift + 1, (b,), generator=generator).to(batch.device)
+            for _ in range(2)
+        )
+        rows = (dy[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
+        index = torch.arange(b, device=batch.device)[:, None, None, None]
+        channel = torch.arange(batch.shape[1], device=batch.device)[None, :, None, None]
+        batch = padded[index, channel, rows, cols]  # (B, C, H, W)
+    return batch.contiguous(memory_format=torch.channels_last)
+
+
+#: Names of the final-training recipes (``--final-recipe``).
+FINAL_RECIPES = ("search", "strong")
+#: Data sets whose classes survive a left-right flip (digits do not: flipped 2 is no 2).
+FLIP_SAFE = ("fashion-mnist", "cifar10")
+
+
+def final_recipe(name: str, search: TrainConfig, dataset: str, side: int) -> TrainConfig:
+    """The training recipe for the final models of a search on images of side ``side``.
+
+    ``search``: the search-time recipe itself (MetaQNN's). ``strong``: AdamW (lr 3e-3,
+    decoupled weight decay 0.05) with a one-cycle schedule, label smoothing 0.1 and
+    augmentation: random shifts of up to ``side // 12`` pixels (2 on 28x28; none on 8x8
+    digits, where one pixel is an eighth of the image) and left-right flips for the data
+    sets in :data:`FLIP_SAFE`. The architecture's build options are kept.
+    """
+    if name == "search":
+        return search
+    if name == "strong":
+        shift = side // 12
+        kinds = (["flip"] if dataset in FLIP_SAFE else []) + (["shift"] if shift else [])
+        return replace(
+            search, optimizer="adamw", learning_rate=3e-3, weight_decay=0.05,
+            schedule="onecycle", label_smoothing=0.1, augment="+".join(kinds) or "none",
+            shift=shift,
+        )  # fmt: skip
+    raise ValueError(f"unknown final recipe {name!r}; choose one of {', '.join(FINAL_RECIPES)}")

@@ -22,6 +22,9 @@ __all__ = [
     "Shape",
     "check_num_classes",
     "conv_padding",
+    "layer_macs",
+    "layer_output",
+    "layer_params",
     "layer_shapes",
     "numel",
     "output_shapes",
@@ -112,6 +115,51 @@ def _layer_output(layer: Layer, position: int, shape: Shape) -> Shape:
     if isinstance(layer, (GAP, Softmax)):
         return (layer.classes,)
     raise TypeError(f"unknown layer type {type(layer).__name__}: {layer}")
+
+
+def layer_output(layer: Layer, shape: Shape) -> Shape:
+    """Per-sample output shape of ``layer`` on an input of ``shape`` (ValueError if invalid).
+
+    >>> layer_output(Pool(2, 2), (8, 7, 7))
+    (8, 4, 4)
+    """
+    return _layer_output(layer, 1, shape)
+
+
+def layer_params(layer: Layer, in_shape: Shape, out_shape: Shape, batch_norm: bool) -> int:
+    """Trainable parameters of the modules :func:`rlnas.nn.build` makes for ``layer``.
+
+    Conv: weights and bias (with batch norm: no bias, BN scale and shift instead); FC and
+    SM: weights and biases; GAP: its 1x1 convolution; pooling: none.
+
+    >>> layer_params(Conv(8, 3, 1), (1, 8, 8), (8, 8, 8), batch_norm=False)
+    80
+    """
+    if isinstance(layer, Conv):
+        return in_shape[0] * layer.filters * layer.kernel**2 + (2 if batch_norm else 1) * (
+            layer.filters
+        )
+    if isinstance(layer, (FC, Softmax)):
+        return (numel(in_shape) + 1) * out_shape[0]
+    if isinstance(layer, GAP):
+        return (in_shape[0] + 1) * layer.classes
+    return 0
+
+
+def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
+    """Multiply-accumulates of ``layer`` for one sample (see
+    :func:`rlnas.evaluation.costs.count_flops` for what is counted).
+
+    >>> layer_macs(Conv(8, 3, 1), (1, 28, 28), (8, 28, 28))
+    56448
+    """
+    if isinstance(layer, Conv):
+        return in_shape[0] * layer.kernel**2 * layer.filters * out_shape[1] * out_shape[2]
+    if isinstance(layer, (FC, Softmax)):
+        return numel(in_shape) * out_shape[0]
+    if isinstance(layer, GAP):
+        return in_shape[0] * layer.classes * in_shape[1] * in_shape[2]
+    return 0
 
 
 def layer_shapes(

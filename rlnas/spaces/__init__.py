@@ -40,8 +40,9 @@ def _metaqnn(name: str) -> SpaceFactory:
     ) -> SearchSpace[Any]:
         config = MetaQNNConfig.from_dict(PRESETS[name], overrides)
         return MetaQNNSpace(
-            config, image_size=min(input_shape[1:]), num_classes=num_classes, name=name
-        )
+            config, image_size=min(input_shape[1:]), num_classes=num_classes, name=name,
+            input_shape=input_shape,
+        )  # fmt: skip
 
     return factory
 

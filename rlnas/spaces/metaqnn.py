@@ -12,6 +12,13 @@ consecutive-FC count). Rules:
   after an FC only another FC or the softmax may follow;
 * termination: softmax from any state, global average pooling from any spatial state;
   at ``max_depth`` non-terminal layers only termination is offered.
+
+Hard limits (``max_params``, ``max_flops``): the state carries the parameters and
+multiply-accumulates of the path so far (counted exactly as :func:`rlnas.nn.build` makes
+the network), and an action is offered only if some completion of the network after it
+stays within both limits. So an over-budget model can never be proposed, every state keeps
+a legal action, and every model within the limits stays reachable. The cheapest
+completions of each state are a small Pareto set, computed once per state abstraction.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from rlnas.arch import FC, GAP, Architecture, Conv, Layer, Pool, Softmax
+from rlnas.nn.shapes import Shape, layer_macs, layer_output, layer_params
 from rlnas.spaces.base import SearchSpace
 
 __all__ = ["PRESETS", "MetaQNNConfig", "MetaQNNSpace", "MetaQNNState"]
@@ -54,6 +62,12 @@ class MetaQNNConfig:
     size_bins: tuple[tuple[int, int], ...] = ((8, 8), (4, 4), (0, 1))
     #: Terminal layers offered: "gap" and/or "softmax".
     terminals: tuple[str, ...] = ("gap", "softmax")
+    #: Hard limits: no action is offered after which every completion would pass them
+    #: (``--max-params``, ``--max-flops``; FLOPs are multiply-accumulates per image).
+    max_params: int | None = None
+    max_flops: int | None = None
+    #: Count parameters as built with batch norm (set from the trainer's build options).
+    batch_norm: bool = False
 
     def __post_init__(self) -> None:
         positive = ("filters", "kernels", "conv_strides", "fc_units")
@@ -70,6 +84,10 @@ class MetaQNNConfig:
                 raise ValueError(f"space.{name} must be a non-negative integer")
         if not self.terminals or set(self.terminals) - {"gap", "softmax"}:
             raise ValueError('space.terminals must be a non-empty subset of ["gap", "softmax"]')
+        for name in ("max_params", "max_flops"):
+            limit = getattr(self, name)
+            if limit is not None and (not isinstance(limit, int) or limit < 1):
+                raise ValueError(f"{name} must be a positive integer, got {limit!r}")
         lows = [low for low, _ in self.size_bins]
         if not lows or lows != sorted(lows, reverse=True) or lows[-1] > 1:
             raise ValueError(
@@ -128,6 +146,10 @@ class MetaQNNState:
     size: int = 0  # actual side of the representation (the Q-key uses its bin)
     fc_count: int = 0
     layers: tuple[Layer, ...] = field(default=(), repr=False)
+    # Derived from the path, for the hard limits: per-sample shape, params and MACs so far.
+    shape: Shape = field(default=(), repr=False)
+    params: int = field(default=0, repr=False)
+    flops: int = field(default=0, repr=False)
 
 
 class MetaQNNSpace(SearchSpace[MetaQNNState]):
@@ -152,6 +174,7 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         image_size: int,
         num_classes: int,
         name: str = "metaqnn",
+        input_shape: tuple[int, int, int] | None = None,
     ) -> None:
         if image_size <= 0 or num_classes <= 1:
             raise ValueError("image_size must be positive and num_classes at least 2")
@@ -159,6 +182,8 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         self.name = name
         self.image_size = image_size
         self.num_classes = num_classes
+        #: (C, H, W) of the input images, for counting costs (square, 1 channel by default).
+        self.input_shape = input_shape or (1, image_size, image_size)
         cfg = self.cfg
         vocab: list[Layer] = [
             Conv(f, k, s) for f in cfg.filters for k in cfg.kernels for s in cfg.conv_strides
@@ -171,6 +196,17 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
             vocab.append(Softmax(num_classes))
         self.vocabulary = tuple(dict.fromkeys(vocab))  # dedupe, keep order
         self._index = {layer: i for i, layer in enumerate(self.vocabulary)}
+        self._completions: dict[MetaQNNState, tuple[tuple[int, int], ...]] = {}
+        if self._limited:
+            start = self.initial_state()
+            if not self.actions(start):
+                params = self._cheapest(start)[0][0]
+                raise ValueError(
+                    f"no architecture of the {name} space fits max_params={self.cfg.max_params}"
+                    f" and max_flops={self.cfg.max_flops}: the smallest has {params:,} params"
+                    f" and the cheapest {min(f for _, f in self._cheapest(start)):,} FLOPs;"
+                    " raise the limits"
+                )
 
     def config(self) -> dict[str, Any]:
         return {
@@ -178,14 +214,19 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
             "image_size": self.image_size,
             "num_classes": self.num_classes,
             **asdict(self.cfg),
+            **({"input_shape": list(self.input_shape)} if self._limited else {}),
         }
+
+    @property
+    def _limited(self) -> bool:
+        return self.cfg.max_params is not None or self.cfg.max_flops is not None
 
     @property
     def horizon(self) -> int:
         return self.cfg.max_depth + 1
 
     def initial_state(self) -> MetaQNNState:
-        return MetaQNNState(size=self.image_size)
+        return MetaQNNState(size=self.image_size, shape=self.input_shape)
 
     def is_terminal(self, state: MetaQNNState) -> bool:
         return state.layer_type in ("gap", "softmax")
@@ -207,7 +248,10 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         )
 
     def actions(self, state: MetaQNNState) -> tuple[int, ...]:
-        return tuple(i for i, layer in enumerate(self.vocabulary) if self._legal(state, layer))
+        legal = (i for i, layer in enumerate(self.vocabulary) if self._legal(state, layer))
+        if self._limited:
+            return tuple(i for i in legal if self._fits(state, self.vocabulary[i]))
+        return tuple(legal)
 
     def _legal(self, state: MetaQNNState, layer: Layer) -> bool:
         cfg, kind = self.cfg, state.layer_type
@@ -234,25 +278,75 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         if not 0 <= action < len(self.vocabulary):
             raise ValueError(f"action {action} is not in the vocabulary of {len(self.vocabulary)}")
         layer = self.vocabulary[action]
-        if not self._legal(state, layer):
+        if not self._legal(state, layer) or (self._limited and not self._fits(state, layer)):
             raise ValueError(f"{layer} is not a legal action in state {state}")
+        return self._next(state, layer)
+
+    def _next(self, state: MetaQNNState, layer: Layer) -> MetaQNNState:
         layers = (*state.layers, layer)
+        shape = layer_output(layer, state.shape)
+        params = state.params + layer_params(layer, state.shape, shape, self.cfg.batch_norm)
+        flops = state.flops + layer_macs(layer, state.shape, shape)
         if isinstance(layer, Conv):
             return MetaQNNState(
                 "conv", state.depth + 1, layer.filters, layer.kernel, layer.stride,
-                layer.output_size(state.size), 0, layers,
+                layer.output_size(state.size), 0, layers, shape, params, flops,
             )  # fmt: skip
         if isinstance(layer, Pool):
             return MetaQNNState(
                 "pool", state.depth + 1, 0, layer.size, layer.stride,
-                layer.output_size(state.size), 0, layers,
+                layer.output_size(state.size), 0, layers, shape, params, flops,
             )  # fmt: skip
         if isinstance(layer, FC):
             return MetaQNNState(
-                "fc", state.depth + 1, layer.units, 0, 0, 1, state.fc_count + 1, layers
-            )
+                "fc", state.depth + 1, layer.units, 0, 0, 1, state.fc_count + 1, layers,
+                shape, params, flops,
+            )  # fmt: skip
         kind = "gap" if isinstance(layer, GAP) else "softmax"
-        return MetaQNNState(kind, state.depth, 0, 0, 0, state.size, state.fc_count, layers)
+        return MetaQNNState(
+            kind, state.depth, 0, 0, 0, state.size, state.fc_count, layers, shape, params, flops
+        )
+
+    # Hard limits. A "cost key" is all that decides which layers may follow a state and
+    # what they cost: not the path itself.
+
+    @staticmethod
+    def _cost_key(state: MetaQNNState) -> MetaQNNState:
+        return replace(state, kernel=0, stride=0, layers=(), params=0, flops=0)
+
+    def _fits(self, state: MetaQNNState, layer: Layer) -> bool:
+        """Whether some completion after ``layer`` keeps the whole network in the limits."""
+        after = self._next(state, layer)
+        max_params = self.cfg.max_params if self.cfg.max_params is not None else float("inf")
+        max_flops = self.cfg.max_flops if self.cfg.max_flops is not None else float("inf")
+        return any(
+            after.params + p <= max_params and after.flops + f <= max_flops
+            for p, f in self._cheapest(self._cost_key(after))
+        )
+
+    def _cheapest(self, key: MetaQNNState) -> tuple[tuple[int, int], ...]:
+        """The Pareto set of (params, MACs) still to add to reach a terminal state from
+        ``key``, by the shape rules alone (ignoring the limits); memoised per key."""
+        known = self._completions.get(key)
+        if known is not None:
+            return known
+        if self.is_terminal(key):
+            front = [(0, 0)]
+        else:
+            points: set[tuple[int, int]] = set()
+            for layer in self.vocabulary:
+                if self._legal(key, layer):
+                    after = self._next(key, layer)
+                    points.update(
+                        (after.params + p, after.flops + f)
+                        for p, f in self._cheapest(self._cost_key(after))
+                    )
+            front = []
+            for p, f in sorted(points):  # by params, then MACs: keep strictly fewer MACs
+                if not front or f < front[-1][1]:
+                    front.append((p, f))
+        self._completions[key] = tuple(front)
+        return self._completions[key]
 
     def encode(self, state: MetaQNNState) -> np.ndarray:
         """One-hot layer type, depth, filters/units, kernel, size bin and FC count."""

@@ -105,24 +105,29 @@ class QLearning(Strategy):
         return self.schedule.epsilon(self.trained)
 
     def propose(self) -> Proposal:
+        """An epsilon-greedy path. ``info``: the epsilon used and ``q_spread``, the mean over
+        the path's states of max - min Q over the legal actions (how decided the table is)."""
         epsilon = self.epsilon
         state = self.space.initial_state()
         actions = []
+        spreads = []
         while not self.space.is_terminal(state):
             legal = self.space.actions(state)
+            values = self._values(state, legal)
+            spreads.append(float(values.max() - values.min()))
             if self.rng.random() < epsilon:
                 action = legal[int(self.rng.integers(len(legal)))]
             else:
-                action = self._greedy(state, legal)
+                best = np.flatnonzero(values == values.max())  # ties broken at random
+                action = legal[int(best[int(self.rng.integers(len(best)))])]
             actions.append(action)
             state = self.space.step(state, action)
-        return Proposal(self.space.architecture(state), tuple(actions), {"epsilon": epsilon})
+        info = {"epsilon": epsilon, "q_spread": float(np.mean(spreads)) if spreads else 0.0}
+        return Proposal(self.space.architecture(state), tuple(actions), info)
 
-    def _greedy(self, state: Any, legal: tuple[int, ...]) -> int:
+    def _values(self, state: Any, legal: tuple[int, ...]) -> np.ndarray:
         key = self.space.key(state)
-        values = np.array([self.q.get((key, a), self.q_init) for a in legal])
-        best = np.flatnonzero(values == values.max())
-        return legal[int(best[int(self.rng.integers(len(best)))])]
+        return np.array([self.q.get((key, a), self.q_init) for a in legal])
 
     def observe(self, feedback: Feedback) -> None:
         if feedback.new:

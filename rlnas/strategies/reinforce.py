@@ -73,6 +73,7 @@ class Reinforce(Strategy):
         self.queue: list[tuple[int, ...]] = []  # sampled, not yet proposed
         self.batch: list[tuple[tuple[int, ...], float]] = []  # observed, not yet learnt from
         self.updates = 0
+        self.entropy: float | None = None  # of the last update's batch, for the report
 
     def propose(self) -> Proposal:
         if not self.queue:
@@ -83,13 +84,15 @@ class Reinforce(Strategy):
         info = {"update": float(self.updates)}
         if baseline is not None:
             info["baseline"] = baseline
+        if self.entropy is not None:
+            info["entropy"] = self.entropy
         return Proposal(arch, actions, info)
 
     def observe(self, feedback: Feedback) -> None:
         self.batch.append((feedback.proposal.actions, float(feedback.reward)))
         if len(self.batch) >= self.batch_size:
             episodes, rewards = zip(*self.batch, strict=True)
-            self.learner.update(episodes, rewards)
+            self.entropy = self.learner.update(episodes, rewards).entropy
             self.batch = []
             self.updates += 1
 
@@ -100,6 +103,7 @@ class Reinforce(Strategy):
             "queue": list(self.queue),
             "batch": list(self.batch),
             "updates": self.updates,
+            "entropy": self.entropy,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -108,3 +112,4 @@ class Reinforce(Strategy):
         self.queue = [tuple(a) for a in state["queue"]]
         self.batch = [(tuple(a), float(r)) for a, r in state["batch"]]
         self.updates = int(state["updates"])
+        self.entropy = state["entropy"]

@@ -60,6 +60,18 @@ def test_split_is_stratified_disjoint_and_deterministic():
     assert torch.equal(a.x_test, ds.x_test)
 
 
+def test_subset_is_stratified_deterministic_and_leaves_test_alone():
+    ds = load_dataset("digits")
+    a, b = (split_dataset(ds, 0.2, seed=0, subset=500) for _ in range(2))
+    assert abs(len(a.x_train) + len(a.x_val) - 500) <= 10  # per-class rounding
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.x_test, ds.x_test)
+    assert torch.bincount(a.y_train, minlength=10).min() >= 35  # every class, about 40 each
+    full = {tuple(r.tolist()) for r in ds.x_train.flatten(1)}
+    assert all(tuple(r.tolist()) in full for r in a.x_val.flatten(1))
+    with pytest.raises(DatasetError, match="too small for 10 classes"):
+        split_dataset(ds, 0.2, seed=0, subset=15)
+
+
 @pytest.mark.parametrize("gz", [False, True])
 def test_idx_from_data_dir(tmp_path, gz):
     write_mnist(tmp_path / "d" / "fashion-mnist", gz=gz)

@@ -92,5 +92,14 @@ def test_proposals_are_legal_and_carry_epsilon(space):
     q = QLearning(space, budget=10, seed=0)
     p = q.propose()
     assert space.trajectory(p.architecture) == p.actions
-    assert p.info == {"epsilon": 1.0}
+    assert p.info == {"epsilon": 1.0, "q_spread": 0.0}  # a fresh table: every Q is q_init
     assert isinstance(p, Proposal)
+
+
+def test_q_spread_reports_how_decided_the_table_is(space):
+    q = QLearning(space, budget=10, seed=0, replay_size=5)
+    result = EvalResult(TrialStatus.OK, 0.9, 10)
+    for _ in range(10):
+        q.observe(Feedback(q.propose(), 0.9, result, True))
+    spreads = [q.propose().info["q_spread"] for _ in range(20)]
+    assert all(0 <= s <= 1 for s in spreads) and max(spreads) > 0

@@ -1,0 +1,74 @@
+"""The executor contract, the inline executor, and what the search loop submits."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+__all__ = ["Executor", "InlineExecutor", "RemoteTraceback", "WorkerLost", "evaluate_trial"]
+
+T = TypeVar("T")
+
+
+class WorkerLost(RuntimeError):
+    """The worker running a call died before answering; the message says how."""
+
+
+class RemoteTraceback(Exception):
+    """The formatted traceback of an exception raised in a worker (its ``__cause__``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def evaluate_trial(evaluator: Any, arch: Any, seed: int, prune: Any = None) -> Any:
+    """What the search loop submits: ``evaluator.evaluate(arch, seed, prune=prune)`` on the
+    worker's own evaluator. Lives here, not in the loop, so workers never import it."""
+    return evaluator.evaluate(arch, seed, prune=prune)
+
+
+class Executor(ABC):
+    """Runs calls on the resident object of its workers; see the module docstring."""
+
+    #: Registered name (``--executor``).
+    name: str = ""
+    #: Calls that run at once: the search loop keeps this many trials in flight.
+    workers: int = 1
+    #: True when calls run in other processes, so a dying call cannot take the caller down.
+    isolated: bool = True
+
+    @abstractmethod
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Run ``fn(resident, *args, **kwargs)`` on a worker when one is free."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:  # noqa: B027
+        """Release the workers. ``wait``: let running calls finish first; otherwise stop
+        them now (their futures end with :class:`WorkerLost`). ``cancel_futures``: cancel
+        calls not yet started. Idempotent. Nothing to release by default."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
+
+
+class InlineExecutor(Executor):
+    """Runs each call at once, in the caller's process and thread: the search as it always
+    was (bit-identical trial stores), and the one place a live resident object is used."""
+
+    name = "inline"
+    isolated = False
+
+    def __init__(self, resident: Any) -> None:
+        self.resident = resident
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(self.resident, *args, **kwargs))
+        except Exception as error:  # KeyboardInterrupt is not caught: Ctrl-C stops the caller
+            future.set_exception(error)
+        return future

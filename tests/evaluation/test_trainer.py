@@ -1,0 +1,111 @@
+"""The child trainer: determinism, MetaQNN's restarts, failures, recipes and augmentation."""
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from rlnas.arch import parse
+from rlnas.config import ConfigError, SearchConfig
+from rlnas.data import load_dataset, split_dataset
+from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
+from rlnas.evaluation.trainer import (
+    TrainConfig,
+    augment_batch,
+    evaluate_accuracy,
+    final_recipe,
+    train,
+)
+from rlnas.search import run_search
+from rlnas.store import Store
+
+ARCH = parse("[C(8,3,1), P(2,2), FC(32), SM(10)]")
+
+
+@pytest.fixture(scope="module")
+def split():
+    return split_dataset(load_dataset("digits"), 0.2, seed=0, subset=600)
+
+
+def fit(split, config, seed=0):
+    return train(
+        ARCH, (split.x_train, split.y_train), (split.x_val, split.y_val),
+        num_classes=10, config=config, seed=seed,
+    )  # fmt: skip
+
+
+def test_same_seed_same_result_and_it_learns(split):
+    quick = TrainConfig(epochs=3, batch_size=32)
+    a, b = fit(split, quick), fit(split, quick)
+    assert a.val_curve == b.val_curve and a.train_loss == b.train_loss
+    assert a.best_val > 0.5 and a.failed is None
+    assert fit(split, quick, seed=1).val_curve != a.val_curve
+
+
+def test_stuck_at_chance_restarts_then_fails_with_the_reason(split):
+    never = TrainConfig(epochs=2, restart_margin=1.0, max_restarts=2, restart_min_steps=1)
+    out = fit(split, never)
+    assert out.failed == "not better than chance after 3 tries" and out.restarts == 2
+
+
+def test_a_diverging_loss_fails_the_trial_instead_of_raising(split):
+    out = fit(split, TrainConfig(epochs=2, learning_rate=1e12, max_restarts=0))
+    assert out.failed is not None and ("loss became" in out.failed or "chance" in out.failed)
+
+
+def test_augmentation_keeps_each_image_with_its_label():
+    """Every augmented image is a flip and/or shift of the image at the same position, so
+    labels stay right; with 'none' nothing changes, and evaluation never augments."""
+    x = torch.randn(64, 1, 8, 8)
+    out = augment_batch(x, frozenset({"flip", "shift"}), 2, torch.Generator().manual_seed(0))
+    for i in range(len(x)):
+        candidates = []
+        for img in (x[i], x[i].flip(2)):
+            padded = torch.nn.functional.pad(img, (2, 2, 2, 2))
+            candidates += [padded[:, r : r + 8, c : c + 8] for r in range(5) for c in range(5)]
+        assert any(torch.equal(out[i], c) for c in candidates)
+        others = [j for j in range(len(x)) if j != i][:5]
+        assert not any(torch.equal(out[i], x[j]) for j in others)
+    flips = augment_batch(x, frozenset({"flip"}), 2, torch.Generator().manual_seed(1))
+    flipped = sum(torch.equal(flips[i], x[i].flip(2)) for i in range(len(x)))
+    assert 10 < flipped < 54  # about half
+
+
+def test_recipes_schedules_and_augmentation_train(split):
+    strong = final_recipe("strong", TrainConfig(epochs=5, batch_size=32), "digits", 8)
+    assert strong.augment == "none" and strong.schedule == "onecycle"  # 8x8: no room to shift
+    fashion = final_recipe("strong", TrainConfig(), "fashion-mnist", 28)
+    assert fashion.augment == "flip+shift" and fashion.shift == 2
+    assert final_recipe("strong", TrainConfig(), "mnist", 28).augment == "shift"
+    out = fit(split, strong)
+    assert out.failed is None and out.best_val > 0.4
+    model = out.model
+    first = evaluate_accuracy(model, split.x_val, split.y_val)
+    assert evaluate_accuracy(model, split.x_val, split.y_val) == first  # no randomness at eval
+    with pytest.raises(ValueError, match="augment must be"):
+        TrainConfig(augment="rotate")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="lbfgs")
+
+
+def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
+    config = SearchConfig(
+        budget=2, epochs=1, final_epochs=1, top_k=1, subset=300, final_recipe="strong",
+        final_settings={"label_smoothing": 0.05}, device="cpu", run_dir=str(tmp_path / "r"),
+    )  # fmt: skip
+    run_search(config)
+    with Store(tmp_path / "r" / "trials.db") as store:
+        (final,) = store.finals()
+    recipe = final.result["recipe"]
+    assert recipe["optimizer"] == "adamw" and recipe["schedule"] == "onecycle"
+    assert recipe["label_smoothing"] == 0.05 and recipe["epochs"] == 1
+    evaluator = TrainingEvaluator(DataSpec(subset=300))
+    full = evaluator._final_split()
+    assert len(full.x_train) + len(full.x_val) == len(load_dataset("digits").x_train)
+    assert len(evaluator.split.x_train) + len(evaluator.split.x_val) < 310
+    with pytest.raises(ConfigError, match="unknown final recipe"):
+        run_search(replace(config, final_recipe="best", run_dir=str(tmp_path / "x")))
+    with pytest.raises(ConfigError, match=r"unknown \[final\] setting"):
+        run_search(replace(config, final_settings={"lr": 1}, run_dir=str(tmp_path / "y")))
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["final_recipe"] == "strong"
