@@ -138,18 +138,25 @@ def test_the_cli_says_so_in_one_line(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "--space enas-macro" in err
 
 
-def test_the_cli_runs_enas_and_shows_its_phase(tmp_path, capsys):
+def test_the_cli_runs_enas_shows_its_phase_and_exports_the_best(tmp_path, capsys):
     settings = tmp_path / "enas.toml"
     settings.write_text(
         "[strategy]\nnum_epochs = 2\ncontroller_train_steps = 2\nbatch_size = 4\n"
         "num_candidates = 5\nchild_batch_size = 64\n[space]\nnum_layers = 3\n"
         "filters = [8, 16]\n"
     )
+    run = tmp_path / "run"
     code = main(
         ["search", "--strategy", "enas", "--space", "enas-macro", "--config", str(settings),
-         "--budget", "1", "--epochs", "1", "--top-k", "0", "--subset", "300", "--threads", "1",
-         "--device", "cpu", "--run-dir", str(tmp_path / "run")]
+         "--budget", "1", "--epochs", "3", "--top-k", "1", "--final-epochs", "1",
+         "--threads", "1", "--device", "cpu", "--run-dir", str(run)]
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0, err
     assert "shared weights 1/3  epoch 1" in err and "shared weights 3/3  candidates 5" in err
+    export = ["export", str(run), "--out"]
+    assert main([*export, str(tmp_path / "m.pt"), "--format", "torchscript"]) == 0
+    capsys.readouterr()
+    assert main([*export, str(tmp_path / "m.py"), "--format", "pytorch"]) == 2
+    err = capsys.readouterr().err  # skips need a source generator: one line, no traceback
+    assert err.count("\n") == 1 and "torchscript or onnx" in err
