@@ -22,7 +22,7 @@ from rlnas.arch import parse
 from rlnas.config import SearchConfig
 from rlnas.evaluation.tabular import TabularEvaluator
 from rlnas.search import leaderboard, run_search, trial_seed
-from rlnas.strategies import STRATEGIES
+from rlnas.strategies import STRATEGIES, OneShotStrategy
 
 
 def run(strategy: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path) -> dict:
@@ -58,7 +58,9 @@ def main() -> None:
     parser.add_argument("--table", default="digits-tiny")
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--budgets", default="50,100,200,400")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    # a table holds results, not data: weight-sharing strategies (ENAS) cannot run on it
+    tabular = [n for n, cls in STRATEGIES.items() if not issubclass(cls, OneShotStrategy)]
+    parser.add_argument("--strategies", default=",".join(tabular))
     parser.add_argument("--plot", default=None, help="write a PNG of regret (needs matplotlib)")
     args = parser.parse_args()
     evaluator = TabularEvaluator(args.table)

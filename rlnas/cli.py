@@ -46,10 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         "or tabular:digits-tiny (a pre-trained table: instant answers)",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
-    s.add_argument("--strategy", help="qlearning (default), evolution, random or meta-a2c")
+    s.add_argument(
+        "--strategy", help="qlearning (default), evolution, random, reinforce, enas or meta-a2c"
+    )
     s.add_argument(
         "--space",
-        help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny, blockqnn, blockqnn-chain",
+        help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny, blockqnn, "
+        "blockqnn-chain or enas-macro (needed by --strategy enas)",
     )
     s.add_argument(
         "--reward",

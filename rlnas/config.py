@@ -30,10 +30,10 @@ class SearchConfig:
     dataset: str = "digits"
     #: Where to look for data-set files first.
     data_dir: str | None = None
-    #: Search space: metaqnn, metaqnn-paper or metaqnn-tiny (None: the data set's default,
-    #: metaqnn for real data, the table's space for tabular:NAME).
+    #: Search space: metaqnn, metaqnn-paper, metaqnn-tiny or enas-macro (None: the data
+    #: set's default, metaqnn for real data, the table's space for tabular:NAME).
     space: str | None = None
-    #: Search strategy: qlearning, evolution or random.
+    #: Search strategy: qlearning, evolution, random, reinforce or enas.
     strategy: str = "qlearning"
     #: Reward spec: accuracy, penalized:params=N,latency=Xms[,lambda_size=L,lambda_latency=L],
     #: mnas:T=Xms[,w=W] or mnas:T=Xms,hard (see :mod:`rlnas.evaluation.rewards`).

@@ -29,7 +29,7 @@ from rlnas.arch import Architecture, parse
 from rlnas.config import SearchConfig
 from rlnas.data import load_dataset
 from rlnas.nn import BuildOptions, build
-from rlnas.nn.source import network_source
+from rlnas.nn.source import SourceError, network_source
 from rlnas.predict import ExportError, Manifest, Preprocessing, manifest_path
 from rlnas.runs import open_run
 from rlnas.search import build_evaluator, leaderboard, model_id, trial_seed
@@ -169,7 +169,10 @@ def export_model(
     weights: Path | None = None
     if fmt == "pytorch":
         weights = out.with_suffix(".pt")
-        source = network_source(trained.arch, trained.model)
+        try:
+            source = network_source(trained.arch, trained.model)
+        except SourceError as error:  # e.g. a family with skips and no source generator
+            raise ExportError(str(error)) from None
         out.write_text(_module_text(trained, source, weights.name))
         state = {k: v.contiguous() for k, v in trained.model.state_dict().items()}
         torch.save(state, weights)

@@ -22,6 +22,7 @@ from rich.text import Text
 from rlnas.config import SearchConfig
 from rlnas.search import Monitor, SearchStatus, SearchSummary
 from rlnas.store import FinalRecord, TrialRecord
+from rlnas.strategies import PhaseReport
 
 __all__ = ["ConsoleMonitor", "MonitorGroup", "format_seconds", "remaining_seconds"]
 
@@ -79,6 +80,10 @@ class MonitorGroup(Monitor):
     def on_trial(self, record: TrialRecord, status: SearchStatus) -> None:
         for m in self.monitors:
             m.on_trial(record, status)
+
+    def on_phase(self, report: PhaseReport, status: SearchStatus) -> None:
+        for m in self.monitors:
+            m.on_phase(report, status)
 
     def on_final_start(self, count: int) -> None:
         for m in self.monitors:
@@ -151,6 +156,19 @@ class ConsoleMonitor(Monitor):
             f"trial {record.id:4d} {source} {status.trained:4d}/{status.budget}  "
             f"val {r.val_acc:.4f}  reward {record.reward:.4f}  {eps}{best}  "
             f"{took}  {record.arch}{state}",
+            soft_wrap=True,
+            markup=False,
+        )
+
+    def on_phase(self, report: PhaseReport, status: SearchStatus) -> None:
+        """One line per step of a weight-sharing phase (ENAS), before the trials start."""
+        shown = "  ".join(
+            f"{key} {value:.4g}" for key, value in report.info.items() if key != "seconds"
+        )
+        took = report.info.get("seconds")
+        self.console.print(
+            f"shared weights {report.step}/{report.steps}  {shown}"
+            + (f"  {took:.1f}s" if took is not None else ""),
             soft_wrap=True,
             markup=False,
         )

@@ -155,7 +155,10 @@ def train_architecture(
             f"{arch_text} ends in {arch.num_classes} classes but {dataset} has "
             f"{evaluator.num_classes}; end it in SM({evaluator.num_classes})"
         )
-    result, model = evaluator.train_model(arch, trial_seed(seed, arch))
+    try:
+        result, model = evaluator.train_model(arch, trial_seed(seed, arch))
+    except ValueError as error:  # the network cannot be built, e.g. a convolution after FC
+        raise ConfigError(f"cannot build {arch_text}: {error}") from None
     s = evaluator.split
     test = evaluate_accuracy(model, s.x_test.to(evaluator.device), s.y_test.to(evaluator.device))
     return TrainReport(

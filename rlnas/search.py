@@ -33,7 +33,14 @@ from rlnas.scheduler import Scheduler
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.spaces.metaqnn import PRESETS as METAQNN_PRESETS
 from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
-from rlnas.strategies import Feedback, Proposal, Strategy, make_strategy
+from rlnas.strategies import (
+    Feedback,
+    OneShotStrategy,
+    PhaseReport,
+    Proposal,
+    Strategy,
+    make_strategy,
+)
 
 if TYPE_CHECKING:
     from rlnas.evaluation.trainer import TrainConfig
@@ -95,6 +102,8 @@ class Monitor:
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None: ...
 
     def on_trial(self, record: TrialRecord, status: SearchStatus) -> None: ...
+
+    def on_phase(self, report: PhaseReport, status: SearchStatus) -> None: ...
 
     def on_final_start(self, count: int) -> None: ...
 
@@ -209,6 +218,9 @@ def _make(config: SearchConfig, evaluator: Evaluator) -> tuple[SearchSpace[Any],
             config.strategy, space, budget=config.budget, seed=config.seed,
             **config.strategy_settings,
         )  # fmt: skip
+        if isinstance(strategy, OneShotStrategy):  # ENAS: give it shared weights, not data
+            wanted = strategy.shared_config
+            strategy.attach(evaluator.shared_weights(space, wanted, seed=config.seed))
         reward = (
             make_reward(config.reward, latency_ms=config.max_latency_ms)
             if not config.reward.startswith(CUSTOM)
@@ -368,6 +380,23 @@ class _Loop:
         self.monitor.on_end(summary)
         return summary
 
+    def shared_phase(self) -> str | None:
+        """Drive a one-shot strategy's weight-sharing phase, checkpointing after each step;
+        the reason to stop searching, or None to go on to the trials."""
+        if not isinstance(self.strategy, OneShotStrategy):
+            return None
+        limit = self.config.time_limit
+        while True:
+            if limit is not None and time.perf_counter() - self.start >= limit:
+                return "time limit"
+            report = self.strategy.phase_step()
+            if report is None:
+                return None
+            # no proposal is out during the phase: the checkpoint alone says where it stands
+            checkpoint = self.strategy.state_dict()
+            self.store.save_pending([], checkpoint=checkpoint, trial_id=len(self.trials) - 1)
+            self.monitor.on_phase(report, self.status(report.info))
+
     def search(self) -> str:
         """Keep every worker busy until a stop condition; then drain the trials in flight.
         Returns why it stopped: budget, time limit or converged."""
@@ -382,6 +411,9 @@ class _Loop:
                 self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _search(self) -> str:
+        stopped = self.shared_phase()
+        if stopped is not None:
+            return stopped
         while self.resumed:
             pending = self.resumed.popleft()
             proposal = Proposal(parse(pending.arch), pending.actions, pending.info)

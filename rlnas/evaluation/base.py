@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore
+
+if TYPE_CHECKING:
+    from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
+    from rlnas.spaces.base import SearchSpace
 
 __all__ = ["Evaluator"]
 
@@ -54,3 +59,14 @@ class Evaluator(ABC):
     ) -> FinalScore:
         """Retrain ``arch`` on train+validation for ``epochs`` and score it on the test split;
         save the trained weights to ``save_to`` when given."""
+
+    def shared_weights(
+        self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int
+    ) -> SharedWeights:
+        """One super-network over ``space`` with this evaluator's data, for weight-sharing
+        strategies (ENAS), initialised from ``seed``. Raises :class:`ValueError` when the
+        evaluator has no data to train one on, or the space has no super-network."""
+        raise ValueError(
+            f"{type(self).__name__} cannot train shared weights (it has no training data); "
+            "use a real data set with --strategy enas"
+        )

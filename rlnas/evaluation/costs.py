@@ -74,7 +74,7 @@ def count_params(
     """
     if arch.family != "chain":
         return _measured(arch, tuple(input_shape), num_classes, options)[0]
-    batch_norm = (BuildOptions() if options is None else options).batch_norm
+    batch_norm = bool((BuildOptions() if options is None else options).batch_norm)
     return sum(
         layer_params(layer, i, o, batch_norm)
         for layer, i, o in _layers(arch, input_shape, num_classes)

@@ -17,7 +17,9 @@ from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.costs import count_flops, count_params, device_fingerprint, measure_latency
 from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy, pick_device, train
+from rlnas.spaces.base import SearchSpace
 
 __all__ = ["DataSpec", "LatencySpec", "TrainingEvaluator"]
 
@@ -224,3 +226,18 @@ class TrainingEvaluator(Evaluator):
         return FinalScore(
             test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict()
         )
+
+    def shared_weights(
+        self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int
+    ) -> SharedWeights:
+        """The super-network of ``space`` (see :mod:`rlnas.nn.supernet`) on this
+        evaluator's train/validation split and device, initialised from ``seed``."""
+        from rlnas.evaluation.oneshot import SupernetWeights
+        from rlnas.nn import make_supernet
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        with torch.random.fork_rng(devices=[]):  # leave the global stream alone
+            torch.manual_seed(seed)
+            net = make_supernet(space.config(), self.input_shape, self.num_classes)
+        return SupernetWeights(net, self.split, config, seed=seed, device=self.device)

@@ -120,7 +120,7 @@ def build(
     shapes = list(layer_shapes(arch, input_shape))  # validates the whole architecture first
     blocks: OrderedDict[str, nn.Module] = OrderedDict()
     for index, (layer, in_shape, out_shape) in enumerate(shapes):
-        modules = _modules(layer, in_shape, out_shape, options.batch_norm)
+        modules = _modules(layer, in_shape, out_shape, bool(options.batch_norm))
         if index in rates:
             modules["dropout"] = nn.Dropout(rates[index])
         blocks[f"{layer.token.lower()}{index + 1}"] = Block(layer, modules)

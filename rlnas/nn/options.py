@@ -19,6 +19,8 @@ class BuildOptions:
     the rate grows with depth up to ``dropout``. ``dropout = 0`` adds no dropout layers.
 
     ``batch_norm``: every convolution becomes conv (without bias) -> BatchNorm2d -> ReLU.
+    None (the default) leaves it to the family: off for MetaQNN's chains, as in the paper;
+    on for ENAS's macro networks, whose operations are ReLU-conv-BN.
 
     ``head_dropout``: the dropout rate of BlockQNN's classification head (dense -> ReLU ->
     dropout -> dense; NasGym's 0.4). Chain networks ignore it.
@@ -29,7 +31,7 @@ class BuildOptions:
 
     dropout: float = 0.5
     dropout_every: int = 2
-    batch_norm: bool = False
+    batch_norm: bool | None = None
     head_dropout: float = 0.4
 
     def __post_init__(self) -> None:
@@ -43,7 +45,7 @@ class BuildOptions:
             raise ValueError(f"dropout_every must be an int >= 1, got {self.dropout_every!r}")
         if isinstance(self.head_dropout, bool) or not 0.0 <= self.head_dropout < 1.0:
             raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout!r}")
-        if not isinstance(self.batch_norm, bool):
+        if self.batch_norm is not None and not isinstance(self.batch_norm, bool):
             raise ValueError(f"batch_norm must be true or false, got {self.batch_norm!r}")
 
     def dropout_rates(self, arch: Architecture) -> dict[int, float]:

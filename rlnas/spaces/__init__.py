@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rlnas.spaces.base import SearchSpace
+from rlnas.spaces.base import LinkDecision, SearchSpace
+from rlnas.spaces.enas_macro import EnasMacroConfig, EnasMacroSpace, EnasMacroState
 from rlnas.spaces.metaqnn import PRESETS, MetaQNNConfig, MetaQNNSpace, MetaQNNState
 
 __all__ = [
     "SPACES",
+    "EnasMacroConfig",
+    "EnasMacroSpace",
+    "EnasMacroState",
+    "LinkDecision",
     "MetaQNNConfig",
     "MetaQNNSpace",
     "MetaQNNState",
@@ -64,6 +69,16 @@ def _blockqnn(name: str) -> SpaceFactory:
 
 for _name in BLOCKQNN_PRESETS:
     register_space(_name, _blockqnn(_name))
+
+
+def _enas_macro(
+    *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
+) -> SearchSpace[Any]:
+    config = EnasMacroConfig.from_dict(overrides)
+    return EnasMacroSpace(config, image_size=min(input_shape[1:]), num_classes=num_classes)
+
+
+register_space("enas-macro", _enas_macro)
 
 #: Registered space names.
 SPACES: tuple[str, ...] = tuple(SPACE_FACTORIES)

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from rlnas.arch import Architecture, Layer
+from rlnas.arch import Architecture
 
-__all__ = ["SearchSpace", "State"]
+__all__ = ["LinkDecision", "SearchSpace", "State"]
 
 State = TypeVar("State", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class LinkDecision:
+    """A yes/no step that decides whether an earlier node feeds the current one (a skip
+    connection), for controllers with Zoph & Le's anchor-point attention.
+
+    ``source_step`` is the index (in the action sequence) of the step that created the
+    earlier node, its anchor point; ``link`` and ``no_link`` are the two action ids.
+    """
+
+    source_step: int
+    link: int
+    no_link: int
 
 
 class SearchSpace(ABC, Generic[State]):
@@ -28,8 +43,9 @@ class SearchSpace(ABC, Generic[State]):
 
     #: Registered name of the space, e.g. ``"metaqnn"``.
     name: str = ""
-    #: Every action the space can ever offer; an action id is an index into it.
-    vocabulary: tuple[Layer, ...] = ()
+    #: Every action the space can ever offer; an action id is an index into it. Layer-by-layer
+    #: spaces use layer specs; others any hashable, printable token (e.g. ``"link"``).
+    vocabulary: tuple[Hashable, ...] = ()
     #: Every value :meth:`encode` returns lies in [low, high] (the Gymnasium observation box).
     encode_bounds: tuple[float, float] = (0.0, 1.0)
 
@@ -69,6 +85,14 @@ class SearchSpace(ABC, Generic[State]):
     def config(self) -> dict[str, Any]:
         """Everything that defines the space, JSON-serialisable (for fingerprints)."""
         return {"name": self.name}
+
+    def link_decision(self, state: State) -> LinkDecision | None:
+        """The skip connection the next action decides, if it is such a yes/no step.
+
+        Spaces without skip connections keep this default (None); a controller may then
+        treat every step alike. The legal actions are still :meth:`actions`.
+        """
+        return None
 
     # Derived helpers: the same for every space.
 

@@ -165,6 +165,8 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
     '[C(8,3,1), SM(10)]'
     """
 
+    vocabulary: tuple[Layer, ...]
+
     def __init__(
         self,
         config: MetaQNNConfig | None = None,

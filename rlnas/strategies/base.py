@@ -8,9 +8,10 @@ from typing import Any
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.result import EvalResult
+from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.spaces.base import SearchSpace
 
-__all__ = ["Feedback", "Proposal", "Strategy"]
+__all__ = ["Feedback", "OneShotStrategy", "PhaseReport", "Proposal", "Strategy"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,41 @@ class Strategy(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+
+@dataclass(frozen=True)
+class PhaseReport:
+    """One step (an epoch) of a weight-sharing phase, for progress displays and reports."""
+
+    step: int
+    steps: int
+    #: What the step measured, e.g. ``{"reward": 0.61, "shared_loss": 1.2}``.
+    info: dict[str, float] = field(default_factory=dict)
+
+
+class OneShotStrategy(Strategy):
+    """A strategy that trains shared weights before it proposes (ENAS).
+
+    Call protocol, driven by the search loop: right after construction (before any
+    ``load_state_dict``) the loop builds the :class:`SharedWeights` that
+    :attr:`shared_config` asks for and passes them to :meth:`attach`; then it calls
+    :meth:`phase_step` and checkpoints ``state_dict()`` after each call until it returns
+    None; then ``propose``/``observe`` as for every strategy. The shared weights are the
+    strategy's only view of the data: a narrow train-this-child / score-this-child
+    interface, never the trainer or the store.
+    """
+
+    shared: SharedWeights | None = None
+
+    @property
+    @abstractmethod
+    def shared_config(self) -> SharedTrainConfig:
+        """How the shared weights should be trained."""
+
+    def attach(self, shared: SharedWeights) -> None:
+        """Give the strategy the shared weights it trains and scores children with."""
+        self.shared = shared
+
+    @abstractmethod
+    def phase_step(self) -> PhaseReport | None:
+        """Run the next step of the weight-sharing phase; None once the phase is over."""

@@ -88,10 +88,11 @@ def action_names(space: SearchSpace[Any]) -> list[str]:
     """The vocabulary as strings with class counts blanked: a policy transfers between
     spaces (data sets) whose action names are equal."""
     names = []
-    for layer in space.vocabulary:
-        if any(f.name == "classes" for f in dataclasses.fields(layer)):
-            layer = dataclasses.replace(layer, classes=0)  # type: ignore[call-arg]
-        names.append(str(layer))
+    for token in space.vocabulary:
+        if dataclasses.is_dataclass(token) and not isinstance(token, type):
+            if any(f.name == "classes" for f in dataclasses.fields(token)):
+                token = dataclasses.replace(token, classes=0)
+        names.append(str(token))
     return names
 
 

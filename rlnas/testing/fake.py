@@ -12,9 +12,10 @@ from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.spaces.base import SearchSpace
 
-__all__ = ["FakeEvaluator"]
+__all__ = ["FakeEvaluator", "FakeSharedWeights"]
 
 
 class FakeEvaluator(Evaluator):
@@ -96,3 +97,46 @@ class FakeEvaluator(Evaluator):
     ) -> FinalScore:
         """The noise-free score stands in for test accuracy; nothing is saved."""
         return FinalScore(self.score(arch), epochs, 0.0)
+
+    def shared_weights(
+        self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int
+    ) -> SharedWeights:
+        """Shared weights that score every child by :meth:`score` (plus the noise)."""
+        return FakeSharedWeights(self, seed=seed)
+
+
+class FakeSharedWeights(SharedWeights):
+    """Weight sharing with a known answer: a child's accuracy under the "shared weights"
+    is the fake evaluator's score, with the evaluator's noise drawn per call; training
+    steps only count. Weight-sharing strategies run on any space in milliseconds."""
+
+    steps_per_epoch = 2
+
+    def __init__(self, fake: FakeEvaluator, *, seed: int) -> None:
+        self.fake, self.seed = fake, seed
+        self.steps = 0  # training steps taken
+        self.calls = 0  # score() calls: the noise stream's position
+
+    def start_epoch(self, epoch: int, num_epochs: int) -> None:
+        pass
+
+    def train_step(self, arch: Architecture) -> float:
+        self.steps += 1
+        return 1.0 - self.fake.score(arch)
+
+    def score(self, arch: Architecture) -> float:
+        self.calls += 1
+        value = self.fake.score(arch)
+        if self.fake.noise:
+            digest = hashlib.sha256(f"{arch}|{self.seed}|{self.calls}".encode()).digest()
+            value += self.fake.noise * np.random.default_rng(list(digest[:8])).standard_normal()
+        return float(value)
+
+    def validate(self, arch: Architecture, batches: int) -> float:
+        return self.fake.score(arch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "calls": self.calls}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps, self.calls = int(state["steps"]), int(state["calls"])
