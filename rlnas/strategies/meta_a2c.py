@@ -89,9 +89,9 @@ def action_names(space: SearchSpace[Any]) -> list[str]:
     spaces (data sets) whose action names are equal."""
     names = []
     for token in space.vocabulary:
-        if dataclasses.is_dataclass(token) and not isinstance(token, type):
-            if any(f.name == "classes" for f in dataclasses.fields(token)):
-                token = dataclasses.replace(token, classes=0)
+        is_layer = dataclasses.is_dataclass(token) and not isinstance(token, type)
+        if is_layer and any(f.name == "classes" for f in dataclasses.fields(token)):
+            token = dataclasses.replace(token, classes=0)
         names.append(str(token))
     return names
 
