@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from rlnas.arch import Architecture
+from rlnas.arch import Architecture, Layer
 from rlnas.spaces.base import SearchSpace
 from rlnas.strategies.base import Feedback, Proposal, Strategy
 
@@ -89,9 +89,8 @@ def action_names(space: SearchSpace[Any]) -> list[str]:
     spaces (data sets) whose action names are equal."""
     names = []
     for token in space.vocabulary:
-        is_layer = dataclasses.is_dataclass(token) and not isinstance(token, type)
-        if is_layer and any(f.name == "classes" for f in dataclasses.fields(token)):
-            token = dataclasses.replace(token, classes=0)
+        if isinstance(token, Layer) and any(f.name == "classes" for f in dataclasses.fields(token)):
+            token = dataclasses.replace(token, classes=0)  # type: ignore[call-arg]
         names.append(str(token))
     return names
 
