@@ -4,7 +4,7 @@ Reports, per strategy: best and top-10 mean validation accuracy, test accuracy o
 after retraining on train+validation, and the share of wall time spent outside child
 training (the search machinery's overhead).
 
-    python benchmarks/search_digits.py [--budget 100] [--seeds 3] [--epochs 8]
+    python benchmarks/search_digits.py [--budget 100] [--seeds 3] [--epochs 8] [--threads T]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rlnas.search import run_search
 def one(strategy: str, seed: int, args: argparse.Namespace, root: Path) -> dict[str, float]:
     config = SearchConfig(
         dataset=args.dataset, strategy=strategy, budget=args.budget, epochs=args.epochs,
-        final_epochs=args.final_epochs, top_k=1, seed=seed, device="cpu",
+        final_epochs=args.final_epochs, top_k=1, seed=seed, device="cpu", threads=args.threads,
         run_dir=str(root / f"{strategy}-{seed}"),
     )  # fmt: skip
     summary = run_search(config)
@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--final-epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--strategies", default="qlearning,random")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per trial")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="rlnas-bench-"))
     print("| strategy | seeds | best val | top-10 val | test of best | outside training | wall s |")
