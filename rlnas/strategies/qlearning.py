@@ -72,7 +72,33 @@ class EpsilonSchedule:
         return self.steps[-1][0]
 
 
+#: The paper's learning rate, and how many models its schedule trains.
+PAPER_ALPHA = 0.01
+PAPER_MODELS = sum(count for _, count in PAPER_SCHEDULE)
+#: The largest learning rate the budget scaling gives.
+MAX_ALPHA = 0.1
+
+
+def scaled_alpha(budget: int) -> float:
+    """The paper's alpha scaled to a budget, as its epsilon schedule is.
+
+    With Q starting at 0.5 and rewards (accuracies) far above it, a pair updated n times
+    with alpha holds about ``0.5 + (r - 0.5) (1 - (1 - alpha) ** n)``: while ``alpha * n``
+    is small, Q ranks actions by how often they were tried, not by their rewards. The
+    paper's 0.01 suits its 2,700 models; keeping ``alpha * budget`` at the paper's value
+    (capped at 0.1) lets a smaller budget's Q-values reach the rewards too.
+
+    >>> scaled_alpha(2700), scaled_alpha(540), scaled_alpha(100)
+    (0.01, 0.05, 0.1)
+    """
+    return round(min(MAX_ALPHA, PAPER_ALPHA * PAPER_MODELS / max(budget, 1)), 6)
+
+
 class QLearning(Strategy):
+    """MetaQNN's Q-learning. ``alpha=None`` (the default) is :func:`scaled_alpha` of the
+    budget (the paper's 0.01 at the paper's 2,700 models); pass ``alpha = 0.01`` for the
+    paper's constant."""
+
     name = "qlearning"
 
     def __init__(
@@ -81,14 +107,15 @@ class QLearning(Strategy):
         *,
         budget: int,
         seed: int,
-        alpha: float = 0.01,
+        alpha: float | None = None,
         gamma: float = 1.0,
         q_init: float = 0.5,
         replay_size: int = 100,
         schedule: Sequence[tuple[float, int]] | None = None,
     ) -> None:
         super().__init__(space, budget=budget, seed=seed)
-        self.alpha, self.gamma, self.q_init, self.replay_size = alpha, gamma, q_init, replay_size
+        self.alpha = scaled_alpha(budget) if alpha is None else alpha
+        self.gamma, self.q_init, self.replay_size = gamma, q_init, replay_size
         self.schedule = (
             EpsilonSchedule(schedule)
             if schedule is not None

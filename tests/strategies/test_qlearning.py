@@ -13,7 +13,7 @@ def space():
 
 
 def test_q_update_matches_hand_computation(space):
-    q = QLearning(space, budget=10, seed=0)
+    q = QLearning(space, budget=10, seed=0, alpha=0.01)
     conv, sm = space.vocabulary.index(Conv(8, 3, 1)), space.vocabulary.index(Softmax(10))
     q.update((conv, sm), 0.9)
     s0 = space.initial_state()
@@ -27,7 +27,7 @@ def test_q_update_matches_hand_computation(space):
 
 
 def test_low_reward_backs_up_the_best_alternative(space):
-    q = QLearning(space, budget=10, seed=0)
+    q = QLearning(space, budget=10, seed=0, alpha=0.01)
     conv, sm = space.vocabulary.index(Conv(8, 3, 1)), space.vocabulary.index(Softmax(10))
     q.update((conv, sm), 0.1)
     s0 = space.initial_state()
@@ -59,7 +59,7 @@ def test_schedule_is_counted_in_unique_models(space):
 
 
 def test_replay_updates_after_each_model(space):
-    q = QLearning(space, budget=10, seed=0, replay_size=100)
+    q = QLearning(space, budget=10, seed=0, replay_size=100, alpha=0.01)
     p = q.propose()
     q.observe(Feedback(p, 1.0, EvalResult(TrialStatus.OK, 1.0, 10), True))
     s = space.rollout(p.actions[:-1])
@@ -103,3 +103,10 @@ def test_q_spread_reports_how_decided_the_table_is(space):
         q.observe(Feedback(q.propose(), 0.9, result, True))
     spreads = [q.propose().info["q_spread"] for _ in range(20)]
     assert all(0 <= s <= 1 for s in spreads) and max(spreads) > 0
+
+
+def test_alpha_is_scaled_to_the_budget_like_the_schedule(space):
+    assert QLearning(space, budget=2700, seed=0).alpha == pytest.approx(0.01)  # the paper's
+    assert QLearning(space, budget=1350, seed=0).alpha == pytest.approx(0.02)
+    assert QLearning(space, budget=60, seed=0).alpha == pytest.approx(0.1)  # capped
+    assert QLearning(space, budget=60, seed=0, alpha=0.01).alpha == 0.01
