@@ -229,6 +229,8 @@ def _show(args: argparse.Namespace) -> int:
     )
     columns = ["rank", "architecture", "reward", "val acc", "test acc", "params", "FLOPs"]
     has_latency = any(r.latency_ms is not None for r in rows)
+    has_ppl = any(r.val_ppl is not None for r in rows)  # language models
+    columns += ["val ppl", "test ppl"] * has_ppl
     columns += ["latency ms"] * has_latency + ["seconds", "status"]
     for name in columns:
         table.add_column(name, justify="left" if name == "architecture" else "right")
@@ -236,6 +238,8 @@ def _show(args: argparse.Namespace) -> int:
         test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
         cells = [str(r.rank), r.arch, f"{r.reward:.4f}", f"{r.val_acc:.4f}", test]
         cells += [f"{r.params:,}", f"{r.flops:,}"]
+        if has_ppl:
+            cells += [f"{p:.3f}" if p is not None else "-" for p in (r.val_ppl, r.test_ppl)]
         if has_latency:
             cells.append(f"{r.latency_ms:.3f}" if r.latency_ms is not None else "-")
         cells += [f"{r.seconds:.1f}", r.status]
