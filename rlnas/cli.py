@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--dataset",
         help="digits (default), mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH, "
-        "or tabular:digits-tiny (a pre-trained table: instant answers)",
+        "tabular:digits-tiny (a pre-trained table: instant answers), or text for language "
+        "models: ptb (with --data-dir) or text:FILE",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
     s.add_argument(
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--space",
         help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny, blockqnn, "
-        "blockqnn-chain or enas-macro (needed by --strategy enas)",
+        "blockqnn-chain, enas-macro (needed by --strategy enas on images) or rnn-cell (text)",
     )
     s.add_argument(
         "--reward",

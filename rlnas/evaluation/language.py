@@ -30,7 +30,13 @@ import torch
 from rlnas.arch import Architecture
 from rlnas.data.text import Corpus, load_corpus
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.lm_trainer import LMTrainConfig, batchify, perplexity, train_lm
+from rlnas.evaluation.lm_trainer import (
+    LMTrainConfig,
+    batchify,
+    perplexity,
+    torch_threads,
+    train_lm,
+)
 from rlnas.evaluation.pruning import PruneRule
 from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
 from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
@@ -68,7 +74,9 @@ class LanguageModelEvaluator(Evaluator):
     The reward signal is the best validation perplexity over the epochs (as
     ``reward_c / ppl``); the test split is touched only by :meth:`final`. Pickled, it
     leaves its text behind (a worker reloads it from the :class:`TextSpec`) unless it is a
-    :meth:`with_data` copy. ``seed`` (the run's) seeds the LSTM baseline.
+    :meth:`with_data` copy. ``seed`` (the run's) seeds the LSTM baseline. Torch runs on
+    ``threads`` threads while it trains (None: one; see
+    :func:`~rlnas.evaluation.lm_trainer.torch_threads`).
     """
 
     space = "rnn-cell"
@@ -147,13 +155,12 @@ class LanguageModelEvaluator(Evaluator):
         if prune is not None:
             rule = prune
             hook = lambda epoch, ppls: rule.should_stop(epoch, [c / p for p in ppls])  # noqa: E731
-        if self.threads:
-            torch.set_num_threads(self.threads)
         start = time.perf_counter()
-        outcome = train_lm(
-            arch, self.corpus.train, self.corpus.valid, config=self.train_config, seed=seed,
-            device=self.device, on_epoch=hook,
-        )  # fmt: skip
+        with torch_threads(self.threads):
+            outcome = train_lm(
+                arch, self.corpus.train, self.corpus.valid, config=self.train_config, seed=seed,
+                device=self.device, on_epoch=hook,
+            )  # fmt: skip
         curve = tuple(c / p for p in outcome.val_ppl)
         status = TrialStatus.FAILED if outcome.failed else TrialStatus.OK
         if outcome.pruned:
@@ -182,7 +189,8 @@ class LanguageModelEvaluator(Evaluator):
     def test_perplexity(self, model: torch.nn.Module) -> float:
         """Perplexity of a trained model on the test split."""
         test = batchify(self.corpus.test, self.final_config.eval_batch_size).to(self.device)
-        return perplexity(model, test, self.final_config.bptt)
+        with torch_threads(self.threads):
+            return perplexity(model, test, self.final_config.bptt)
 
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
@@ -210,16 +218,16 @@ class LanguageModelEvaluator(Evaluator):
     ) -> FinalScore:
         corpus = self.corpus if self.data.subset is None else replace(self.data, subset=None).load()
         config = replace(self.final_config, epochs=epochs)
-        if self.threads:
-            torch.set_num_threads(self.threads)
         start = time.perf_counter()
         text = torch.cat([corpus.train, corpus.valid])
-        outcome = train_lm(arch, text, None, config=config, seed=seed, device=self.device)
+        with torch_threads(self.threads):
+            outcome = train_lm(arch, text, None, config=config, seed=seed, device=self.device)
         metrics: dict[str, float] = {"params": float(rnn_plan(arch).params())}
         test_acc = 0.0
         if not outcome.failed:
             test = batchify(corpus.test, config.eval_batch_size).to(self.device)
-            ppl = perplexity(outcome.model, test, config.bptt)
+            with torch_threads(self.threads):
+                ppl = perplexity(outcome.model, test, config.bptt)
             test_acc = config.reward_c / ppl
             metrics = {"test_ppl": ppl, **metrics}
             if save_to is not None:
@@ -244,15 +252,14 @@ class LanguageModelEvaluator(Evaluator):
             raise ValueError(
                 f"language models share weights over rnn-cell spaces, not {space.name}"
             )
-        if self.threads:
-            torch.set_num_threads(self.threads)
         with torch.random.fork_rng(devices=[]):  # leave the global stream alone
             torch.manual_seed(seed)
             net = RnnSuperNet.from_space(settings, dropout=self.train_config.dropout)
         config = config.over(TEXT_SHARED_DEFAULTS)  # unset child_* settings: ENAS's for text
         return TextSharedWeights(
-            net, self.corpus, config, self.train_config, seed=seed, device=self.device
-        )
+            net, self.corpus, config, self.train_config, seed=seed, device=self.device,
+            threads=self.threads,
+        )  # fmt: skip
 
 
 def _lm_config(settings: dict[str, Any], base: LMTrainConfig, table: str) -> LMTrainConfig:

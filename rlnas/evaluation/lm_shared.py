@@ -23,7 +23,13 @@ from torch import Tensor, nn
 
 from rlnas.arch import Architecture
 from rlnas.data.text import Corpus
-from rlnas.evaluation.lm_trainer import LMTrainConfig, batchify, detach_state, nll_sum
+from rlnas.evaluation.lm_trainer import (
+    LMTrainConfig,
+    batchify,
+    detach_state,
+    nll_sum,
+    torch_threads,
+)
 from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.nn.rnn import RnnSuperNet
 from rlnas.nn.state import to_numpy, to_torch
@@ -45,7 +51,8 @@ class TextSharedWeights(SharedWeights):
     SGD with Nesterov momentum, weight decay and gradient clipping per ``config`` (the
     ``child_*`` settings of ENAS); the learning rate follows one cosine over the phase.
     ``lm`` gives ``bptt`` and ``reward_c``. Dropout masks are drawn from a generator seeded
-    by ``seed`` and the step count, so a restored object continues identically.
+    by ``seed`` and the step count, so a restored object continues identically. Torch
+    runs on ``threads`` threads during each call (None: one).
     """
 
     def __init__(
@@ -57,8 +64,9 @@ class TextSharedWeights(SharedWeights):
         *,
         seed: int,
         device: torch.device | str = "cpu",
+        threads: int | None = None,
     ) -> None:
-        self.device = torch.device(device)
+        self.device, self.threads = torch.device(device), threads
         self.net = supernet.to(self.device)
         self.config, self.bptt, self.reward_c, self.seed = config, lm.bptt, lm.reward_c, seed
         streams = config.child_batch_size
@@ -96,6 +104,10 @@ class TextSharedWeights(SharedWeights):
             group["lr"] = lr
 
     def train_step(self, arch: Architecture) -> float:
+        with torch_threads(self.threads):
+            return self._train_step(arch)
+
+    def _train_step(self, arch: Architecture) -> float:
         if self.position >= self.steps_per_epoch:  # a new pass down the streams
             self.position, self.state = 0, None
         inputs, targets = self._segment(self.train, self.position)
@@ -116,6 +128,10 @@ class TextSharedWeights(SharedWeights):
     @torch.no_grad()
     def _reward(self, arch: Architecture, indices: range) -> float:
         """``reward_c / perplexity`` over validation segments ``indices``, state carried."""
+        with torch_threads(self.threads):
+            return self._reward_unthreaded(arch, indices)
+
+    def _reward_unthreaded(self, arch: Architecture, indices: range) -> float:
         self.net.eval()
         total, count, state = 0.0, 0, None
         for index in indices:
