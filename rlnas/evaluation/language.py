@@ -105,8 +105,10 @@ class LanguageModelEvaluator(Evaluator):
         self.num_classes = len(self.corpus.vocab)
         self.input_shape = (1, 1, 1)  # one token id per step
         self._baselines: dict[tuple[str, int], FinalScore] = {}
-        for split, batch in (("train", self.train_config.batch_size),
-                             ("valid", self.train_config.eval_batch_size)):  # fmt: skip
+        checks = (("train", self.train_config.batch_size),
+                  ("valid", self.train_config.eval_batch_size),
+                  ("test", self.final_config.eval_batch_size))  # fmt: skip
+        for split, batch in checks:  # now, not after a long search
             try:
                 batchify(getattr(self.corpus, split), batch)
             except ValueError as error:
