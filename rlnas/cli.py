@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--dataset",
         help="digits (default), mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH, "
-        "or tabular:digits-tiny (a pre-trained table: instant answers)",
+        "tabular:digits-tiny (a pre-trained table: instant answers), or text for language "
+        "models: ptb (with --data-dir) or text:FILE",
     )
     s.add_argument("--data-dir", help="where to look for data-set files first")
     s.add_argument(
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--space",
         help="metaqnn (default, small data), metaqnn-paper, metaqnn-tiny, blockqnn, "
-        "blockqnn-chain or enas-macro (needed by --strategy enas)",
+        "blockqnn-chain, enas-macro (needed by --strategy enas on images) or rnn-cell (text)",
     )
     s.add_argument(
         "--reward",
@@ -229,6 +230,8 @@ def _show(args: argparse.Namespace) -> int:
     )
     columns = ["rank", "architecture", "reward", "val acc", "test acc", "params", "FLOPs"]
     has_latency = any(r.latency_ms is not None for r in rows)
+    has_ppl = any(r.val_ppl is not None for r in rows)  # language models
+    columns += ["val ppl", "test ppl"] * has_ppl
     columns += ["latency ms"] * has_latency + ["seconds", "status"]
     for name in columns:
         table.add_column(name, justify="left" if name == "architecture" else "right")
@@ -236,6 +239,8 @@ def _show(args: argparse.Namespace) -> int:
         test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
         cells = [str(r.rank), r.arch, f"{r.reward:.4f}", f"{r.val_acc:.4f}", test]
         cells += [f"{r.params:,}", f"{r.flops:,}"]
+        if has_ppl:
+            cells += [f"{p:.3f}" if p is not None else "-" for p in (r.val_ppl, r.test_ppl)]
         if has_latency:
             cells.append(f"{r.latency_ms:.3f}" if r.latency_ms is not None else "-")
         cells += [f"{r.seconds:.1f}", r.status]

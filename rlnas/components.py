@@ -26,7 +26,8 @@ CUSTOM = "custom:"
 
 
 def build_evaluator(config: SearchConfig) -> Evaluator:
-    """The evaluator that ``config`` describes: a table for ``tabular:NAME``, else training."""
+    """The evaluator that ``config`` describes: a table for ``tabular:NAME``, language
+    models for ``ptb`` and ``text:PATH``, else training image classifiers."""
     from rlnas.evaluation.evaluator import DataSpec, LatencySpec, TrainingEvaluator
     from rlnas.evaluation.tabular import TabularEvaluator
     from rlnas.evaluation.trainer import TrainConfig, final_recipe
@@ -36,6 +37,12 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
             return TabularEvaluator(config.dataset.removeprefix("tabular:"))
         except ValueError as error:
             raise ConfigError(str(error)) from None
+    from rlnas.data.text import is_text_dataset
+
+    if is_text_dataset(config.dataset):  # ptb, text:PATH: language models
+        from rlnas.evaluation.language import build_language_evaluator
+
+        return build_language_evaluator(config)
     train = _train_config(config.train_settings, TrainConfig(epochs=config.epochs), "train")
     data = DataSpec(
         config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
@@ -118,6 +125,7 @@ def make_components(
             num_classes=evaluator.num_classes,
             overrides=overrides,
         )
+        _check_modality(config, space, evaluator)
         strategy = make_strategy(
             config.strategy, space, budget=config.budget, seed=config.seed,
             **config.strategy_settings,
@@ -142,3 +150,19 @@ def build_executor(config: SearchConfig, evaluator: Evaluator) -> Executor:
         device=config.device, ray_address=config.ray_address,
         cpus_per_trial=config.cpus_per_trial, gpus_per_trial=config.gpus_per_trial,
     )  # fmt: skip
+
+
+#: What to pass instead, when a space's models do not take the data set's kind of data.
+_DATA_FOR = {
+    "text": "a text data set: --dataset ptb --data-dir DIR, or --dataset text:FILE",
+    "image": "an image data set (e.g. --dataset digits), or a space for that data",
+}
+
+
+def _check_modality(config: SearchConfig, space: SearchSpace[Any], evaluator: Evaluator) -> None:
+    if evaluator.modality is not None and space.modality != evaluator.modality:
+        raise ConfigError(
+            f"the {space.name} space builds models of {space.modality} data but "
+            f"{config.dataset} is {evaluator.modality} data; use "
+            f"{_DATA_FOR.get(space.modality, 'a matching data set')}"
+        )

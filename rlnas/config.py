@@ -25,13 +25,15 @@ class ConfigError(ValueError):
 class SearchConfig:
     """Everything that defines a search. The run directory keeps the resolved copy."""
 
-    #: Data set name: digits, mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH, or
-    #: tabular:NAME (answers from a pre-trained table, e.g. tabular:digits-tiny).
+    #: Data set name: digits, mnist, fashion-mnist, cifar10, npz:PATH, folder:PATH,
+    #: tabular:NAME (answers from a pre-trained table, e.g. tabular:digits-tiny), or text
+    #: for language models: ptb (word level, in data_dir) or text:PATH (characters).
     dataset: str = "digits"
     #: Where to look for data-set files first.
     data_dir: str | None = None
-    #: Search space: metaqnn, metaqnn-paper, metaqnn-tiny or enas-macro (None: the data
-    #: set's default, metaqnn for real data, the table's space for tabular:NAME).
+    #: Search space: metaqnn, metaqnn-paper, metaqnn-tiny, enas-macro or rnn-cell (None:
+    #: the data set's default: metaqnn for images, the table's space for tabular:NAME,
+    #: rnn-cell for text).
     space: str | None = None
     #: Search strategy: qlearning, evolution, random, reinforce or enas.
     strategy: str = "qlearning"

@@ -183,7 +183,7 @@ class ConsoleMonitor(Monitor):
     def on_final(self, record: FinalRecord) -> None:
         self.console.print(
             f"  #{record.rank}  test {record.test_acc:.4f}  val {record.val_acc:.4f}  "
-            f"{record.epochs} epochs {record.seconds:.1f}s  {record.arch}",
+            f"{record.epochs} epochs {record.seconds:.1f}s  {record.arch}{_metrics(record)}",
             soft_wrap=True,
             markup=False,
         )
@@ -215,3 +215,10 @@ class ConsoleMonitor(Monitor):
         report = summary.run_dir / "report.html"
         if report.is_file():
             self.console.print(f"report: {report}", soft_wrap=True, markup=False)
+
+
+def _metrics(record: FinalRecord) -> str:
+    """``"  (test_ppl 4.12, lstm_test_ppl 4.3)"``: the final model's other measurements."""
+    metrics = record.result.get("metrics") or {}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    return f"  ({shown})" if shown else ""

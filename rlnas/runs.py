@@ -40,6 +40,9 @@ class Row:
     status: str
     test_acc: float | None
     latency_ms: float | None = None
+    #: Language models: best validation perplexity, and test perplexity once retrained.
+    val_ppl: float | None = None
+    test_ppl: float | None = None
 
 
 def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], list[FinalRecord]]:
@@ -99,6 +102,7 @@ def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
 def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
     """The leaderboard: one row per architecture, best reward first."""
     tests = {f.arch: f.test_acc for f in finals}
+    test_ppls = {f.arch: (f.result.get("metrics") or {}).get("test_ppl") for f in finals}
     return [
         Row(
             rank,
@@ -112,6 +116,8 @@ def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
             t.result.status.value,
             tests.get(t.arch),
             t.result.latency_ms,
+            t.result.extra.get("val_ppl"),
+            test_ppls.get(t.arch),
         )
         for rank, t in enumerate(leaderboard(trials), start=1)
     ]

@@ -399,7 +399,7 @@ class _Loop:
                 trial.arch, rank, trial.result.val_acc, score.test_acc, score.epochs,
                 score.seconds,
                 {"failed": score.failed, "train_loss": list(score.train_loss),
-                 "recipe": score.recipe},
+                 "recipe": score.recipe, "metrics": dict(score.metrics)},
             )  # fmt: skip
             self.store.add_final(record)
             self.monitor.on_final(record)

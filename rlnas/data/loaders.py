@@ -417,6 +417,11 @@ def load_dataset(
         return _npz(name[4:])
     if name.startswith("folder:"):
         return _folder(name[7:])
+    if name == "ptb" or name.startswith("text:"):
+        raise DatasetError(
+            f"{name} is a text data set: language models are trained by `rlnas search` "
+            "only; this needs an image data set"
+        )
     loader = _NAMED.get(name)
     if loader is None:
         raise DatasetError(
@@ -445,4 +450,6 @@ def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
     infos.append(DatasetInfo("npz:PATH", True, "arrays x, y [, x_test, y_test]", ""))
     infos.append(DatasetInfo("folder:PATH", True, "one sub-folder of images per class", ""))
     infos.append(DatasetInfo("NAME[...]", True, "derived task: [classes=0-4+7,size=14]", ""))
-    return infos
+    from rlnas.data.text import list_text_datasets  # text imports this module
+
+    return infos + list_text_datasets(data_dir)

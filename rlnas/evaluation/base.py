@@ -33,6 +33,9 @@ class Evaluator(ABC):
     input_shape: tuple[int, int, int]
     #: The one search space this evaluator can answer for (a table's), or None for any.
     space: str | None = None
+    #: The kind of data it trains on ("image", "text"), which a space's models must take;
+    #: None: any (e.g. the fake evaluator).
+    modality: str | None = None
 
     @property
     @abstractmethod

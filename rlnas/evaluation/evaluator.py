@@ -66,6 +66,7 @@ class TrainingEvaluator(Evaluator):
 
     #: Pickle the split too (see :meth:`with_data`).
     carry_data: bool = False
+    modality = "image"
 
     def __init__(
         self,

@@ -71,3 +71,6 @@ class FinalScore:
     failed: str | None = None
     #: The training recipe used (a :class:`~rlnas.evaluation.trainer.TrainConfig` as a dict).
     recipe: dict[str, Any] = field(default_factory=dict)
+    #: Other measurements of the final model, by name (e.g. a language model's
+    #: ``test_ppl`` and its LSTM baseline's); stored with the final record.
+    metrics: dict[str, float] = field(default_factory=dict)

@@ -11,7 +11,7 @@ that the strategy declares.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from rlnas.arch import Architecture
@@ -34,6 +34,9 @@ class SharedTrainConfig:
     child_l2_reg: float = 2.5e-4
     #: Clip the gradient norm of each step to this.
     child_grad_bound: float = 5.0
+    #: The settings given explicitly (None: all of them); an evaluator may fill the others
+    #: with its defaults for its kind of data (see :meth:`over`).
+    explicit: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.child_batch_size < 1:
@@ -44,6 +47,19 @@ class SharedTrainConfig:
             raise ValueError(
                 "need child_l2_reg >= 0, child_grad_bound > 0 and 0 <= child_momentum < 1"
             )
+
+    def over(self, defaults: SharedTrainConfig) -> SharedTrainConfig:
+        """``defaults`` with this config's explicit settings applied: how an evaluator
+        whose data wants other defaults (e.g. text: ENAS's recurrent settings) reads it.
+
+        >>> mine = SharedTrainConfig(child_lr_max=1.0, explicit=frozenset({"child_lr_max"}))
+        >>> text = mine.over(SharedTrainConfig(child_batch_size=64, child_lr_max=20.0))
+        >>> text.child_batch_size, text.child_lr_max
+        (64, 1.0)
+        """
+        names = [f.name for f in fields(self) if f.name != "explicit"]
+        given = names if self.explicit is None else [n for n in names if n in self.explicit]
+        return replace(defaults, explicit=None, **{n: getattr(self, n) for n in given})
 
 
 class SharedWeights(ABC):

@@ -6,6 +6,7 @@ the package does, since it re-exports :func:`build`.
 
 from rlnas.nn import blockqnn as _blockqnn  # noqa: F401  (registers the BlockQNN builder)
 from rlnas.nn import enas as _enas  # noqa: F401  (registers the "enas" builder)
+from rlnas.nn import rnn as _rnn  # noqa: F401  (registers the "rnn" builder)
 from rlnas.nn.build import Block, Network, build
 from rlnas.nn.options import BuildOptions
 from rlnas.nn.shapes import Shape, output_shapes

@@ -18,6 +18,9 @@ __all__ = [
     "MetaQNNConfig",
     "MetaQNNSpace",
     "MetaQNNState",
+    "RnnCellConfig",
+    "RnnCellSpace",
+    "RnnCellState",
     "SearchSpace",
     "make_space",
     "register_space",
@@ -79,6 +82,18 @@ def _enas_macro(
 
 
 register_space("enas-macro", _enas_macro)
+
+from rlnas.spaces.rnn_cell import RnnCellConfig, RnnCellSpace, RnnCellState  # noqa: E402
+
+
+def _rnn_cell(
+    *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
+) -> SearchSpace[Any]:
+    # a language model's classes are its vocabulary; it has no image shape
+    return RnnCellSpace(RnnCellConfig.from_dict(overrides), vocab_size=num_classes)
+
+
+register_space("rnn-cell", _rnn_cell)
 
 #: Registered space names.
 SPACES: tuple[str, ...] = tuple(SPACE_FACTORIES)

@@ -48,6 +48,9 @@ class SearchSpace(ABC, Generic[State]):
     vocabulary: tuple[Hashable, ...] = ()
     #: Every value :meth:`encode` returns lies in [low, high] (the Gymnasium observation box).
     encode_bounds: tuple[float, float] = (0.0, 1.0)
+    #: The kind of data its models take: "image" (classifiers) or "text" (language models);
+    #: the search refuses an evaluator of another kind (see ``Evaluator.modality``).
+    modality: str = "image"
 
     @abstractmethod
     def initial_state(self) -> State:

@@ -51,7 +51,9 @@ class ENAS(OneShotStrategy):
     :class:`~rlnas.strategies.controller.PolicyGradient`. Ranking: ``num_candidates``
     samples (more if the budget asks for more), each scored on ``rank_batches``
     validation batches. Shared weights: the ``child_*`` fields of
-    :class:`~rlnas.evaluation.shared.SharedTrainConfig`.
+    :class:`~rlnas.evaluation.shared.SharedTrainConfig`; those left unset take the
+    evaluator's defaults for its data (images: ENAS's CNN settings, the dataclass's
+    defaults; text: ENAS's recurrent-cell settings).
     """
 
     name = "enas"
@@ -77,12 +79,12 @@ class ENAS(OneShotStrategy):
         skip_weight: float = 0.8,
         num_candidates: int = 100,
         rank_batches: int = 4,
-        child_batch_size: int = 128,
-        child_lr_max: float = 0.05,
-        child_lr_min: float = 0.0005,
-        child_momentum: float = 0.9,
-        child_l2_reg: float = 2.5e-4,
-        child_grad_bound: float = 5.0,
+        child_batch_size: int | None = None,
+        child_lr_max: float | None = None,
+        child_lr_min: float | None = None,
+        child_momentum: float | None = None,
+        child_l2_reg: float | None = None,
+        child_grad_bound: float | None = None,
     ) -> None:
         super().__init__(space, budget=budget, seed=seed)
         if min(num_epochs, controller_train_steps, batch_size, num_candidates, rank_batches) < 1:
@@ -94,10 +96,13 @@ class ENAS(OneShotStrategy):
         self.batch_size, self.num_candidates, self.rank_batches = (
             batch_size, num_candidates, rank_batches,
         )  # fmt: skip
-        self._shared_config = SharedTrainConfig(
-            child_batch_size, child_lr_max, child_lr_min, child_momentum, child_l2_reg,
-            child_grad_bound,
-        )  # fmt: skip
+        settings: dict[str, Any] = {
+            "child_batch_size": child_batch_size, "child_lr_max": child_lr_max,
+            "child_lr_min": child_lr_min, "child_momentum": child_momentum,
+            "child_l2_reg": child_l2_reg, "child_grad_bound": child_grad_bound,
+        }  # fmt: skip
+        given = {k: v for k, v in settings.items() if v is not None}  # the rest: the data's
+        self._shared_config = SharedTrainConfig(**given, explicit=frozenset(given))
         self.controller = Controller(
             space, hidden_size=hidden_size, num_layers=num_layers, tanh_constant=tanh_constant,
             temperature=temperature, skip_target=skip_target, seed=seed,
