@@ -149,10 +149,14 @@ def test_chromium_opens_the_report_without_errors_and_shows_plots(report, tmp_pa
     assert pixels.shape[0] >= height - 10
     for kind, left, top, width, box_height in layout["boxes"]:
         assert width > 150 and box_height > 40, (kind, width, box_height)
-        region = pixels[int(top) : int(top + box_height), int(left) : int(left + width)]
+        # 3 px inside the box: a plot's frame line alone would ink ~1.2% of its area, an
+        # empty plot (pale grid only) none; one step line (the epsilon schedule) ~1.4%.
+        region = pixels[
+            int(top) + 3 : int(top + box_height) - 3, int(left) + 3 : int(left + width) - 3
+        ]
         inked = (region < 230).any(axis=2).mean()
         colourful = ((region.max(axis=2) - region.min(axis=2)) > 50).sum()
-        assert inked > 0.02 and colourful > 100, (kind, top, inked, colourful)
+        assert inked > 0.005 and colourful > 100, (kind, top, inked, colourful)
 
 
 @needs_chromium
