@@ -8,12 +8,17 @@ seeds that found the table's best architecture, and the simulated training time 
 table's recorded seconds of every model trained).
 
     python benchmarks/strategies.py [--seeds 30] [--budgets 50,100,200,400] [--plot FILE]
+        [--strategies random evolution 'qlearning:{"alpha": 0.01}' ...]
+
+An entry of ``--strategies`` is a registered name, optionally with JSON settings for it
+(``name:{"setting": value}``), so defaults can be compared with alternatives in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -25,10 +30,12 @@ from rlnas.search import leaderboard, run_search, trial_seed
 from rlnas.strategies import STRATEGIES, OneShotStrategy
 
 
-def run(strategy: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path) -> dict:
+def run(entry: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path) -> dict:
+    strategy, _, settings = entry.partition(":")
     config = SearchConfig(
         dataset=f"tabular:{evaluator.name}", strategy=strategy, budget=budget, seed=seed,
-        top_k=0, run_dir=str(root / f"{strategy}-{budget}-{seed}"),
+        top_k=0, run_dir=str(root / f"{len(list(root.iterdir()))}"),
+        strategy_settings=json.loads(settings) if settings else {},
     )  # fmt: skip
     summary = run_search(config, evaluator=evaluator)
     best = leaderboard(summary.trials)[0]
@@ -60,7 +67,9 @@ def main() -> None:
     parser.add_argument("--budgets", default="50,100,200,400")
     # a table holds results, not data: weight-sharing strategies (ENAS) cannot run on it
     tabular = [n for n, cls in STRATEGIES.items() if not issubclass(cls, OneShotStrategy)]
-    parser.add_argument("--strategies", default=",".join(tabular))
+    parser.add_argument(
+        "--strategies", nargs="+", default=tabular, help='names, or name:{"json": settings}'
+    )
     parser.add_argument("--plot", default=None, help="write a PNG of regret (needs matplotlib)")
     args = parser.parse_args()
     evaluator = TabularEvaluator(args.table)
@@ -75,7 +84,7 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- |")
     results: dict[str, list[tuple[float, ...]]] = {}
-    for strategy in args.strategies.split(","):
+    for strategy in args.strategies:
         for budget in budgets:
             runs = [run(strategy, budget, s, evaluator, root) for s in range(args.seeds)]
             regret, half = mean_ci([r["regret"] for r in runs])

@@ -128,11 +128,20 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train one architecture, print validation and test accuracy")
     t.add_argument("arch", help="e.g. '[C(32,3,1), P(2,2), FC(64), SM(10)]'")
-    t.add_argument("--dataset", default="digits")
+    t.add_argument("--config", help="TOML file of a search: its data set and recipes")
+    t.add_argument("--dataset", help="data set (default digits)")
     t.add_argument("--data-dir")
-    t.add_argument("--epochs", type=int, default=8)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto")
+    t.add_argument(
+        "--final", action="store_true",
+        help="train as a search retrains its best: train+validation, --final-epochs of "
+        "--final-recipe, then test",
+    )  # fmt: skip
+    t.add_argument("--epochs", type=int, help="epochs of the search-time training (8)")
+    t.add_argument("--final-epochs", type=int, help="epochs with --final (20)")
+    t.add_argument("--final-recipe", help="recipe with --final: search (default) or strong")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device")
+    t.add_argument("--threads", type=int, help="torch threads")
 
     d = sub.add_parser("datasets", help="which data sets are available and from where")
     d.add_argument("--data-dir")
@@ -249,16 +258,25 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+_TRAIN_FLAGS = (
+    "dataset", "data_dir", "epochs", "final_epochs", "final_recipe", "seed", "device", "threads"
+)  # fmt: skip
+
+
 def _train(args: argparse.Namespace) -> int:
     from rlnas.runs import train_architecture
 
-    report = train_architecture(
-        args.arch, args.dataset, data_dir=args.data_dir, epochs=args.epochs, seed=args.seed,
-        device=args.device,
-    )  # fmt: skip
+    values = load_config(args.config) if args.config else {}
+    values.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
+    config = SearchConfig.from_dict(values, source="options")
+    report = train_architecture(args.arch, config, final=args.final)
     status = f"FAILED ({report.failed})" if report.failed else "ok"
+    how = "on train+validation (final)" if args.final else "on the train split"
     print(f"architecture {report.arch}")
-    print(f"validation accuracy {report.val_acc:.4f}")
+    print(f"trained {report.epochs} epochs {how}, {report.recipe['optimizer']}, "
+          f"{report.recipe['schedule']} schedule, augment {report.recipe['augment']}")  # fmt: skip
+    if report.val_acc is not None:
+        print(f"validation accuracy {report.val_acc:.4f}")
     print(f"test accuracy {report.test_acc:.4f}")
     print(f"params {report.params:,}  FLOPs {report.flops:,}  {report.seconds:.1f}s  {status}")
     return 0

@@ -50,6 +50,24 @@ def test_train_prints_validation_and_test_accuracy(capsys):
     assert val > 0.5 and test > 0.5  # 3 epochs on digits are far above chance (0.1)
 
 
+def test_train_final_uses_the_config_and_final_recipe_of_a_search(tmp_path, capsys):
+    """--final trains like a search's final retraining, from the same config file: a
+    hand-designed baseline is compared with a search's result under one recipe."""
+    config = tmp_path / "search.toml"
+    config.write_text(
+        'final_recipe = "strong"\nfinal_epochs = 2\n[train]\nbuild = { batch_norm = true }\n'
+    )
+    arch = "[C(16,3,1), P(2,2), FC(32), SM(10)]"
+    assert main(["train", arch, "--config", str(config), "--final", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "trained 2 epochs on train+validation (final), adamw, onecycle" in out
+    assert "validation accuracy" not in out  # validation data was trained on
+    assert float(out.split("test accuracy")[1].split()[0]) > 0.5
+    plain = 16 * 9 + 16 + 16 * 16 * 32 + 32 + 32 * 10 + 10
+    with_bn = plain - 16 + 2 * 16  # no conv bias; BN's scale and shift
+    assert f"params {with_bn:,}" in out
+
+
 def test_datasets_lists_digits(capsys):
     assert main(["datasets"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("digits"))
@@ -68,6 +86,7 @@ def test_datasets_lists_digits(capsys):
         (["search", "--config", "{tmp}/none.toml"], "does not exist"),
         (["train", "[C(8,3), SM(10)]"], "position 6"),
         (["train", "[C(8,3,1), SM(3)]"], "ends in 3 classes"),
+        (["train", "[C(8,3,1), SM(10)]", "--final", "--final-recipe", "x"], "unknown final recipe"),
         (["show", "{tmp}"], "not a run directory"),
         (["frobnicate"], "invalid choice"),
     ],
