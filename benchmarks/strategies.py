@@ -106,6 +106,7 @@ def main() -> None:
 
 def plot(results: dict, path: str, table: str, seeds: int) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -130,6 +131,7 @@ def plot(results: dict, path: str, table: str, seeds: int) -> None:
     for ax in axes[:2]:
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
+    axes[2].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no crowded labels
     axes[0].legend()
     fig.suptitle(f"tabular:{table}, mean and 95% CI over {seeds} seeds")
     fig.tight_layout()

@@ -30,6 +30,7 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("step", "cosine", "onecycle")
+AUGMENTATIONS = ("flip", "shift", "cutout")
 
 #: Called after each epoch with (epoch, model, validation curve so far); True stops training.
 EpochHook = Callable[[int, nn.Module, list[float]], bool | None]
@@ -70,10 +71,12 @@ class TrainConfig:
     #: Label smoothing of the cross-entropy loss.
     label_smoothing: float = 0.0
     #: Training-time augmentation of each batch: "none", or "+"-joined "flip" (random
-    #: horizontal flips) and "shift" (random translations of up to ``shift`` pixels, zero
-    #: filled). Never applied when evaluating.
+    #: horizontal flips), "shift" (random translations of up to ``shift`` pixels, zero
+    #: filled) and "cutout" (a ``cutout``-pixel square at a random place set to zero,
+    #: DeVries & Taylor 2017). Never applied when evaluating.
     augment: str = "none"
     shift: int = 2
+    cutout: int = 8
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr_step < 1:
@@ -86,12 +89,14 @@ class TrainConfig:
                 raise ValueError(
                     f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
-        if set(self.augmentations) - {"flip", "shift"}:
+        if set(self.augmentations) - set(AUGMENTATIONS):
             raise ValueError(
-                f"augment must be none or +-joined flip and shift, got {self.augment!r}"
+                f"augment must be none or +-joined {', '.join(AUGMENTATIONS)}, got {self.augment!r}"
             )
-        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1 or self.shift < 0:
-            raise ValueError("weight_decay and shift must be >= 0, label_smoothing in [0, 1)")
+        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+        if self.shift < 0 or self.cutout < 0:
+            raise ValueError("shift and cutout must be >= 0")
 
     @property
     def augmentations(self) -> frozenset[str]:
@@ -245,7 +250,7 @@ def _fit(
             idx = order[start : start + config.batch_size]
             batch = x.index_select(0, idx)  # (B, C, H, W)
             if augment:
-                batch = augment_batch(batch, augment, config.shift, shuffle)
+                batch = augment_batch(batch, augment, config.shift, shuffle, config.cutout)
             loss = loss_fn(model(batch), y.index_select(0, idx))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -295,14 +300,20 @@ def _schedule(
 
 
 def augment_batch(
-    batch: torch.Tensor, kinds: frozenset[str], shift: int, generator: torch.Generator
+    batch: torch.Tensor,
+    kinds: frozenset[str],
+    shift: int,
+    generator: torch.Generator,
+    cutout: int = 0,
 ) -> torch.Tensor:
-    """Randomly flip (left-right) and/or translate each image of ``batch`` (B, C, H, W).
+    """Randomly flip (left-right), translate and/or cut out each image of ``batch``
+    (B, C, H, W).
 
     Translations move each image by up to ``shift`` pixels in each direction, filling with
-    zeros (the normalised data's mean). Random draws come from ``generator`` (on the CPU),
-    so training stays reproducible. Labels are untouched: only label-preserving
-    transformations belong here.
+    zeros (the normalised data's mean). Cutout sets a ``cutout`` x ``cutout`` square,
+    centred anywhere in the image (so possibly clipped at its edge), to zero. Random draws
+    come from ``generator`` (on the CPU), so training stays reproducible. Labels are
+    untouched: only label-preserving transformations belong here.
     """
     b, _, h, w = batch.shape
     if "flip" in kinds:
@@ -319,6 +330,13 @@ def augment_batch(
         index = torch.arange(b, device=batch.device)[:, None, None, None]
         channel = torch.arange(batch.shape[1], device=batch.device)[None, :, None, None]
         batch = padded[index, channel, rows, cols]  # (B, C, H, W)
+    if "cutout" in kinds and cutout > 0:
+        cy, cx = (torch.randint(0, n, (b,), generator=generator) for n in (h, w))
+        dy = torch.arange(h)[None, :] - (cy - cutout // 2)[:, None]  # (B, H): row - top
+        dx = torch.arange(w)[None, :] - (cx - cutout // 2)[:, None]  # (B, W)
+        in_rows, in_cols = (dy >= 0) & (dy < cutout), (dx >= 0) & (dx < cutout)
+        square = (in_rows[:, :, None] & in_cols[:, None, :]).to(batch.device)  # (B, H, W)
+        batch = batch.masked_fill(square[:, None], 0.0)
     return batch.contiguous(memory_format=torch.channels_last)
 
 

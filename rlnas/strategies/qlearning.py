@@ -97,7 +97,9 @@ def scaled_alpha(budget: int) -> float:
 class QLearning(Strategy):
     """MetaQNN's Q-learning. ``alpha=None`` (the default) is :func:`scaled_alpha` of the
     budget (the paper's 0.01 at the paper's 2,700 models); pass ``alpha = 0.01`` for the
-    paper's constant."""
+    paper's constant. ``schedule``: (epsilon, models) steps, the paper's by default; its
+    counts are scaled to the budget, so they give proportions (a schedule that sums to the
+    budget is used as it is)."""
 
     name = "qlearning"
 
@@ -116,11 +118,7 @@ class QLearning(Strategy):
         super().__init__(space, budget=budget, seed=seed)
         self.alpha = scaled_alpha(budget) if alpha is None else alpha
         self.gamma, self.q_init, self.replay_size = gamma, q_init, replay_size
-        self.schedule = (
-            EpsilonSchedule(schedule)
-            if schedule is not None
-            else EpsilonSchedule.scaled(PAPER_SCHEDULE, budget)
-        )
+        self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, budget)
         self.rng = np.random.default_rng(seed)
         self.q: dict[tuple[Hashable, int], float] = {}
         self.replay: list[tuple[tuple[int, ...], float]] = []

@@ -72,6 +72,24 @@ def test_augmentation_keeps_each_image_with_its_label():
     assert 10 < flipped < 54  # about half
 
 
+def test_cutout_zeroes_one_square_per_image_and_keeps_the_rest():
+    """Cutout changes only pixels inside one (possibly clipped) 4x4 square per image, sets
+    them to zero, and leaves the image at its position (its label stays right)."""
+    x = torch.rand(200, 1, 10, 10) + 1  # no zeros of its own
+    out = augment_batch(x, frozenset({"cutout"}), 0, torch.Generator().manual_seed(0), 4)
+    for i in range(len(x)):
+        zero = (out[i, 0] == 0).nonzero()
+        rows, cols = zero[:, 0], zero[:, 1]
+        assert 1 <= len(zero) <= 16
+        assert len(zero) == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        assert rows.max() - rows.min() < 4 and cols.max() - cols.min() < 4  # one square
+        kept = out[i, 0] != 0
+        assert torch.equal(out[i, 0][kept], x[i, 0][kept])
+    clipped = sum(int((out[i, 0] == 0).sum()) < 16 for i in range(len(x)))
+    assert 0 < clipped < len(x)  # centres anywhere: some squares cross the edge
+    assert torch.equal(augment_batch(x, frozenset(), 2, torch.Generator(), 4), x)
+
+
 def test_recipes_schedules_and_augmentation_train(split):
     strong = final_recipe("strong", TrainConfig(epochs=5, batch_size=32), "digits", 8)
     assert strong.augment == "none" and strong.schedule == "onecycle"  # 8x8: no room to shift
