@@ -206,6 +206,8 @@ class TrainingEvaluator(Evaluator):
     ) -> FinalScore:
         """Retrain ``arch`` from scratch on all the training data (train+validation, without
         the search's subset) for ``epochs`` with :attr:`final_config`; score on test."""
+        if self.threads:
+            torch.set_num_threads(self.threads)
         s = self._final_split()
         x = torch.cat([s.x_train, s.x_val])
         y = torch.cat([s.y_train, s.y_val])
