@@ -173,8 +173,17 @@ _TABLES = {
 }
 
 
+#: Tables whose subject is chosen by name: ``space = "metaqnn"`` alone, or ``name`` inside
+#: the table beside its settings.
+_NAMED = ("space", "strategy")
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file into SearchConfig field values (tables -> *_settings)."""
+    """Read a TOML config file into SearchConfig field values (tables -> *_settings).
+
+    ``strategy`` and ``space`` are either a name (``strategy = "evolution"``) or a table of
+    settings, which may hold the name as ``name``.
+    """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -185,9 +194,17 @@ def load_config(path: str | Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         key = key.replace("-", "_")
-        if key in _TABLES:
+        if key in _NAMED and isinstance(value, str):  # strategy = "evolution"
+            values[key] = value
+        elif key in _TABLES:
             if not isinstance(value, dict):
-                raise ConfigError(f"[{key}] in {path} must be a table")
+                raise ConfigError(
+                    f"[{key}] in {path} must be a table"
+                    + (f' or a name, e.g. {key} = "..."' if key in _NAMED else "")
+                )
+            value = dict(value)
+            if key in _NAMED and "name" in value:  # [strategy] name = "evolution"
+                values[key] = value.pop("name")
             values[_TABLES[key]] = value
         elif key == "time_limit" and isinstance(value, str):
             values[key] = parse_duration(value)

@@ -18,6 +18,14 @@ def test_toml_file_with_tables(tmp_path):
     assert config.train_settings == {"learning_rate": 0.01}
 
 
+def test_strategy_and_space_by_name_alone_or_inside_their_tables(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('strategy = "evolution"\n[space]\nname = "metaqnn-tiny"\nmax_depth = 3\n')
+    config = SearchConfig.from_dict(load_config(path))
+    assert config.strategy == "evolution" and config.strategy_settings == {}
+    assert config.space == "metaqnn-tiny" and config.space_settings == {"max_depth": 3}
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("budget = 0", "budget must be a positive integer"), ("bogus = 1", "unknown setting"),
