@@ -48,3 +48,13 @@ def test_durations():
     assert parse_duration("90s") == 90 and parse_duration("1h30m") == 5400
     with pytest.raises(ConfigError, match="invalid duration"):
         parse_duration("soon")
+
+
+def test_the_readme_config_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "c.toml").write_text(example)
+    config = SearchConfig.from_dict(load_config(tmp_path / "c.toml"))
+    assert config.strategy == "qlearning" and config.strategy_settings["alpha"] == 0.01
