@@ -40,6 +40,7 @@ import torch
 from rlnas.arch import Architecture, parse
 from rlnas.baselines import dqn_search
 from rlnas.config import SearchConfig
+from rlnas.data.derived import split_names
 from rlnas.env import NasEnv
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.result import EvalResult
@@ -52,18 +53,6 @@ from rlnas.testing import FakeEvaluator
 METHODS = ("transferred", "frozen", "scratch", "dqn", "qlearning", "random")
 #: A shortened VGG in the BlockQNN grammar: two blocks of two 3x3 convolutions and a pool.
 VGG = "[BC({f},3,1), BC({f},3,1), BMP(2,1), BC({f},3,1), BC({f},3,1), BMP(2,1), BHEAD({u},{n})]"
-
-
-def split_names(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "[") - (char == "]")
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [p.strip() for p in [*parts, current] if p.strip()]
 
 
 def evaluators(args: argparse.Namespace, seed: int) -> tuple[list[MetaTask], Evaluator]:

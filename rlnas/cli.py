@@ -326,20 +326,8 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split_outside_brackets(text: str) -> list[str]:
-    """``a,b[x=1,y=2]`` -> ``["a", "b[x=1,y=2]"]``: commas inside a derived name stay."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "[") - (char == "]")
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [p.strip() for p in [*parts, current] if p.strip()]
-
-
 def _meta_train(args: argparse.Namespace) -> int:
+    from rlnas.data.derived import split_names
     from rlnas.meta import MetaEpisode, meta_train_datasets
 
     if args.steps < 1 or args.switch_every < 1:
@@ -351,7 +339,7 @@ def _meta_train(args: argparse.Namespace) -> int:
             f"episode {e.episode} {e.task}: {e.reward:.4f} {e.architecture}{mark}", file=sys.stderr
         )
 
-    datasets = _split_outside_brackets(args.datasets)
+    datasets = split_names(args.datasets)
     run = meta_train_datasets(
         datasets, steps=args.steps, out=args.out, space=args.space, epochs=args.epochs,
         subset=args.subset, seed=args.seed, switch_every=args.switch_every,

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from rlnas.data.loaders import Dataset, DatasetError
 
-__all__ = ["OPTIONS", "is_derived", "load_derived", "parse_classes"]
+__all__ = ["OPTIONS", "is_derived", "load_derived", "parse_classes", "split_names"]
 
 _NAME = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<options>[^\[\]]*)\]$")
 #: The options a derived name may set.
@@ -34,6 +34,24 @@ OPTIONS = ("classes", "size")
 
 def is_derived(name: str) -> bool:
     return name.endswith("]") and "[" in name
+
+
+def split_names(text: str) -> list[str]:
+    """A comma-separated list of data-set names; commas inside a derived name's brackets
+    stay.
+
+    >>> split_names("digits, fashion-mnist[classes=0-4,size=14]")
+    ['digits', 'fashion-mnist[classes=0-4,size=14]']
+    """
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in [*parts, current] if p.strip()]
 
 
 def parse_classes(spec: str) -> list[int]:
