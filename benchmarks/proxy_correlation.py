@@ -9,6 +9,9 @@ that ranks wrongly makes the search blind.
 
     python benchmarks/proxy_correlation.py --dataset fashion-mnist --subset 10000 --epochs 2 \\
         --final-epochs 10 --final-recipe strong --archs 20 --max-params 50000
+
+``--config FILE`` measures the proxy of a search's own config file (its data set, space,
+limits, subset, epochs, recipes); flags override it.
 """
 
 from __future__ import annotations
@@ -21,40 +24,41 @@ import time
 import numpy as np
 from scipy.stats import spearmanr
 
-from rlnas.config import SearchConfig
+from rlnas.components import make_components
+from rlnas.config import SearchConfig, load_config
 from rlnas.search import build_evaluator, trial_seed
-from rlnas.spaces import make_space
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--space", default="metaqnn")
-    parser.add_argument("--subset", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--final-epochs", type=int, default=8)
-    parser.add_argument("--final-recipe", default="strong")
+    parser.add_argument("--config", help="a search's TOML file: its proxy and final recipe")
+    parser.add_argument("--dataset")
+    parser.add_argument("--space")
+    parser.add_argument("--subset", type=int)
+    parser.add_argument("--epochs", type=int, help="proxy epochs (default 2)")
+    parser.add_argument("--final-epochs", type=int, help="default 8")
+    parser.add_argument("--final-recipe", help="default strong")
     parser.add_argument("--archs", type=int, default=12)
-    parser.add_argument("--max-params", type=int, default=None)
+    parser.add_argument("--max-params", type=int)
     parser.add_argument("--batch-norm", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    train = {"build": {"batch_norm": True}} if args.batch_norm else {}
-    config = SearchConfig(
-        dataset=args.dataset, space=args.space, subset=args.subset, epochs=args.epochs,
-        final_recipe=args.final_recipe, max_params=args.max_params, seed=args.seed,
-        device="cpu", train_settings=train,
-    )  # fmt: skip
+    values: dict = {"epochs": 2, "final_epochs": 8, "final_recipe": "strong"}
+    values.update(load_config(args.config) if args.config else {})
+    flags = ("dataset", "space", "subset", "epochs", "final_epochs", "final_recipe",
+             "max_params", "seed", "threads")  # fmt: skip
+    values.update({k: getattr(args, k) for k in flags if getattr(args, k) is not None})
+    if args.batch_norm:
+        train = dict(values.get("train_settings", {}))
+        train["build"] = {**train.get("build", {}), "batch_norm": True}
+        values["train_settings"] = train
+    values.update(device="cpu", strategy="random", workers=None, executor=None)
+    config = SearchConfig.from_dict(values)
     evaluator = build_evaluator(config)
-    overrides: dict = {"batch_norm": args.batch_norm}
-    if args.max_params:
-        overrides["max_params"] = args.max_params
-    space = make_space(
-        args.space, input_shape=evaluator.input_shape, num_classes=evaluator.num_classes,
-        overrides=overrides,
-    )  # fmt: skip
-    rng = np.random.default_rng(args.seed)
+    space = make_components(config, evaluator)[0]  # the search's space, limits included
+    rng = np.random.default_rng(config.seed)
     archs: list = []
     while len(archs) < args.archs:
         arch = space.sample(rng)[0]
@@ -62,11 +66,11 @@ def main(argv: list[str] | None = None) -> dict:
             archs.append(arch)
     proxy, final, proxy_seconds = [], [], []
     for arch in archs:
-        seed = trial_seed(args.seed, arch)
+        seed = trial_seed(config.seed, arch)
         start = time.perf_counter()
         proxy.append(evaluator.evaluate(arch, seed).val_acc)
         proxy_seconds.append(time.perf_counter() - start)
-        final.append(evaluator.final(arch, seed, args.final_epochs).test_acc)
+        final.append(evaluator.final(arch, seed, config.final_epochs).test_acc)
         if not args.json:
             print(f"{proxy[-1]:.4f} {final[-1]:.4f}  {arch}", flush=True)
     rho = float(spearmanr(proxy, final).statistic)
