@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--final-recipe", help="default strong")
     parser.add_argument("--archs", type=int, default=12)
     parser.add_argument("--max-params", type=int)
+    parser.add_argument("--max-flops", type=int, help="multiply-adds: bounds the cost too")
     parser.add_argument("--batch-norm", action="store_true")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     values: dict = {"epochs": 2, "final_epochs": 8, "final_recipe": "strong"}
     values.update(load_config(args.config) if args.config else {})
     flags = ("dataset", "space", "subset", "epochs", "final_epochs", "final_recipe",
-             "max_params", "seed", "threads")  # fmt: skip
+             "max_params", "max_flops", "seed", "threads")  # fmt: skip
     values.update({k: getattr(args, k) for k in flags if getattr(args, k) is not None})
     if args.batch_norm:
         train = dict(values.get("train_settings", {}))
