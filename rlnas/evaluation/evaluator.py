@@ -142,8 +142,7 @@ class TrainingEvaluator(Evaluator):
         if prune is not None:
             rule = prune
             hook = lambda epoch, model, curve: rule.should_stop(epoch, curve)  # noqa: E731
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        self._use_threads()
         s = self.split
         start = time.perf_counter()
         outcome = train(
@@ -201,13 +200,17 @@ class TrainingEvaluator(Evaluator):
             "device": device_fingerprint(self.device),
         }
 
+    def _use_threads(self) -> None:
+        """Give torch this evaluator's thread count, if it has one (else torch's default)."""
+        if self.threads:
+            torch.set_num_threads(self.threads)
+
     def final(
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
     ) -> FinalScore:
         """Retrain ``arch`` from scratch on all the training data (train+validation, without
         the search's subset) for ``epochs`` with :attr:`final_config`; score on test."""
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        self._use_threads()
         s = self._final_split()
         x = torch.cat([s.x_train, s.x_val])
         y = torch.cat([s.y_train, s.y_val])
@@ -238,8 +241,7 @@ class TrainingEvaluator(Evaluator):
         from rlnas.evaluation.oneshot import SupernetWeights
         from rlnas.nn import make_supernet
 
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        self._use_threads()
         with torch.random.fork_rng(devices=[]):  # leave the global stream alone
             torch.manual_seed(seed)
             net = make_supernet(space.config(), self.input_shape, self.num_classes)
