@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         "--final-recipe", help="retraining of the top-k: search (default) or strong (augmented)"
     )
     s.add_argument("--top-k", type=int, help="how many of the best to retrain and test (default 3)")
+    s.add_argument(
+        "--shortlist", type=int, metavar="N",
+        help="first re-rank the search's N best by --shortlist-epochs of the final recipe on all "
+        "the training data, scored on validation (default 0: off)",
+    )  # fmt: skip
+    s.add_argument(
+        "--shortlist-epochs", type=int, metavar="N", help="epochs of each shortlist run (default 5)"
+    )
     s.add_argument("--seed", type=int, help="seed of everything (default 0)")
     s.add_argument("--subset", type=int, help="search on this many training images (stratified)")
     s.add_argument("--val-fraction", type=float, help="share of training data for validation (0.2)")
@@ -173,7 +181,7 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune", "subset", "final_recipe",
+    "prune", "subset", "final_recipe", "shortlist", "shortlist_epochs",
     "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
 )  # fmt: skip
 

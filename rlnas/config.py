@@ -54,6 +54,12 @@ class SearchConfig:
     final_recipe: str = "search"
     #: How many of the best architectures to retrain and test at the end (0: none).
     top_k: int = 3
+    #: Re-rank this many of the search's best before choosing the top-k: each is trained
+    #: ``shortlist_epochs`` with the final recipe on all the training data and scored on the
+    #: validation split (the test split stays untouched); the top-k of that ranking are
+    #: retrained (0: off, the top-k of the search itself).
+    shortlist: int = 0
+    shortlist_epochs: int = 5
     #: Seed of everything (strategy, splits of work, child training).
     seed: int = 0
     #: Search on a stratified subset of this many training images (None: all of them).
@@ -102,11 +108,19 @@ class SearchConfig:
     final_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("budget", "epochs", "final_epochs"):
+        for name in ("budget", "epochs", "final_epochs", "shortlist_epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not isinstance(self.top_k, int) or self.top_k < 0:
-            raise ConfigError(f"top_k must be a non-negative integer, got {self.top_k!r}")
+        for name in ("top_k", "shortlist"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(
+                    f"{name} must be a non-negative integer, got {getattr(self, name)!r}"
+                )
+        if 0 < self.shortlist < self.top_k:
+            raise ConfigError(
+                f"shortlist={self.shortlist} must be at least top_k={self.top_k}: the top-k are "
+                "chosen among the shortlist"
+            )
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction!r}")
         if self.time_limit is not None and self.time_limit <= 0:

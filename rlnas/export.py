@@ -80,7 +80,8 @@ class TrainedModel:
 
 
 def load_trained(run_dir: str | Path, rank: int = 1, *, train: bool = False) -> TrainedModel:
-    """The trained model of leaderboard ``rank`` (1 = best) of a run.
+    """The trained model of leaderboard ``rank`` (1 = best: the first of the retrained) of a
+    run.
 
     Raises :class:`ExportError` when the rank does not exist, its trial failed, or it has
     no saved weights (only the top ``top_k`` are retrained by the search) and ``train``
@@ -89,7 +90,7 @@ def load_trained(run_dir: str | Path, rank: int = 1, *, train: bool = False) -> 
     """
     run = Path(run_dir)
     config, trials, finals = open_run(run)
-    ranked = leaderboard(trials)
+    ranked = leaderboard(trials, finals)
     if not 1 <= rank <= len(ranked):
         raise ExportError(f"{run} has {len(ranked)} architectures; choose --rank 1..{len(ranked)}")
     trial = ranked[rank - 1]

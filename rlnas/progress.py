@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from rlnas.config import SearchConfig
+from rlnas.evaluation.result import ShortlistScore
 from rlnas.search import Monitor, SearchStatus, SearchSummary
 from rlnas.store import FinalRecord, TrialRecord
 from rlnas.strategies import PhaseReport
@@ -84,6 +85,14 @@ class MonitorGroup(Monitor):
     def on_phase(self, report: PhaseReport, status: SearchStatus) -> None:
         for m in self.monitors:
             m.on_phase(report, status)
+
+    def on_shortlist_start(self, count: int, epochs: int) -> None:
+        for m in self.monitors:
+            m.on_shortlist_start(count, epochs)
+
+    def on_shortlisted(self, arch: str, score: ShortlistScore) -> None:
+        for m in self.monitors:
+            m.on_shortlisted(arch, score)
 
     def on_final_start(self, count: int) -> None:
         for m in self.monitors:
@@ -173,10 +182,28 @@ class ConsoleMonitor(Monitor):
             markup=False,
         )
 
-    def on_final_start(self, count: int) -> None:
+    def on_shortlist_start(self, count: int, epochs: int) -> None:
+        self._stop_bar()
+        self.console.print(
+            f"re-ranking the best {count}: {epochs} epochs of the final recipe each, "
+            "scored on validation"
+        )
+
+    def on_shortlisted(self, arch: str, score: ShortlistScore) -> None:
+        state = f"  FAILED: {score.failed}" if score.failed else ""
+        self.console.print(
+            f"  val {score.val_acc:.4f}  {score.seconds:.1f}s  {arch}{state}",
+            soft_wrap=True,
+            markup=False,
+        )
+
+    def _stop_bar(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+    def on_final_start(self, count: int) -> None:
+        self._stop_bar()
         if count:
             self.console.print(f"retraining the top {count} on train+validation, testing once")
 
@@ -189,9 +216,7 @@ class ConsoleMonitor(Monitor):
         )
 
     def on_end(self, summary: SearchSummary) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        self._stop_bar()
         search = summary.search_seconds
         share = 1 - summary.train_seconds / search if search else 0.0
         # Parallel workers train for more seconds than the search lasts.

@@ -100,7 +100,8 @@ def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
 
 
 def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
-    """The leaderboard: one row per architecture, best reward first."""
+    """The leaderboard: one row per architecture, the retrained ones first (in their
+    final rank order), then best reward first."""
     tests = {f.arch: f.test_acc for f in finals}
     test_ppls = {f.arch: (f.result.get("metrics") or {}).get("test_ppl") for f in finals}
     return [
@@ -119,7 +120,7 @@ def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
             t.result.extra.get("val_ppl"),
             test_ppls.get(t.arch),
         )
-        for rank, t in enumerate(leaderboard(trials), start=1)
+        for rank, t in enumerate(leaderboard(trials, finals), start=1)
     ]
 
 

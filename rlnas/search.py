@@ -18,18 +18,20 @@ import hashlib
 import json
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from rlnas.arch import Architecture, parse
 from rlnas.components import CUSTOM, build_evaluator, build_executor, make_components
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule, make_rule
-from rlnas.evaluation.result import EvalResult
+from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore
 from rlnas.evaluation.rewards import Reward, needs_latency
-from rlnas.executors import Executor
+from rlnas.executors import Executor, WorkerLost, final_trial, shortlist_trial
 from rlnas.scheduler import Scheduler
 from rlnas.store import FinalRecord, PendingState, PendingTrial, Store, TrialRecord
 from rlnas.strategies import (
@@ -40,8 +42,8 @@ from rlnas.strategies import (
     Strategy,
 )
 
-if TYPE_CHECKING:
-    pass
+K = TypeVar("K")
+R = TypeVar("R")
 
 __all__ = [
     "Monitor",
@@ -60,6 +62,9 @@ RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 #: Where and how trials run: may change on resume too (results do not depend on it).
 RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
 RESUMABLE |= {"max_retries"}
+#: What happens after the search: may change on resume (to retrain more, or otherwise);
+#: so may ``top_k`` unless ``prune`` uses it during the search.
+AFTER_SEARCH = {"final_epochs", "final_recipe", "final_settings", "shortlist", "shortlist_epochs"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,10 @@ class Monitor:
 
     def on_phase(self, report: PhaseReport, status: SearchStatus) -> None: ...
 
+    def on_shortlist_start(self, count: int, epochs: int) -> None: ...
+
+    def on_shortlisted(self, arch: str, score: ShortlistScore) -> None: ...
+
     def on_final_start(self, count: int) -> None: ...
 
     def on_final(self, record: FinalRecord) -> None: ...
@@ -133,8 +142,9 @@ def _check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: 
             "or choose another --run-dir"
         )
     stored = json.loads(stored_text)
+    free = RESUMABLE | AFTER_SEARCH | (set() if config.prune else {"top_k"})
     for key, value in asdict(config).items():
-        if key not in RESUMABLE and stored.get(key) != value:
+        if key not in free and stored.get(key) != value:
             raise ConfigError(
                 f"cannot resume with {key}={value!r}: the run was started with "
                 f"{key}={stored.get(key)!r}; drop the option or start a new --run-dir"
@@ -176,6 +186,11 @@ def run_search(
     with Store(run_dir / "trials.db") as store:
         _check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
+        if config.shortlist and type(evaluator).shortlist_score is Evaluator.shortlist_score:
+            raise ConfigError(
+                f"{type(evaluator).__name__} cannot re-rank a shortlist (it trains nothing "
+                "longer than the search did); run without shortlist"
+            )
         space, strategy, made = make_components(config, evaluator)
         reward = reward or made
         owned = executor is None
@@ -188,7 +203,6 @@ def run_search(
                 store.set_meta("input_shape", json.dumps(list(evaluator.input_shape)))
                 (run_dir / "config.json").write_text(config.to_json())
             loop = _Loop(config, store, evaluator, strategy, reward, monitor, run_dir, executor)
-            loop.owns_executor = owned
             return loop.run()
         finally:
             if owned:
@@ -209,7 +223,7 @@ class _Loop:
     ) -> None:
         self.config, self.store, self.evaluator = config, store, evaluator
         self.strategy, self.monitor, self.run_dir = strategy, monitor, run_dir
-        self.executor, self.owns_executor = executor, False
+        self.executor = executor
         self.reward = reward
         self.fingerprint = evaluator.fingerprint
         self.cache = store.cache(self.fingerprint)
@@ -287,9 +301,6 @@ class _Loop:
             if not self.interrupted:
                 self.interrupted = self.store.interrupt_pending()
             raise
-        finally:
-            if self.owns_executor:
-                self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _search(self) -> str:
         stopped = self.shared_phase()
@@ -383,35 +394,100 @@ class _Loop:
         return make_rule(curves, top_k=max(self.config.top_k, 1), epochs=epochs)
 
     def final_training(self) -> None:
-        """Retrain the top-k architectures on train+validation and score them on test."""
+        """Choose the top-k (the shortlist's best when ``config.shortlist``, else the
+        search's), retrain them on train+validation and score them on test, on the
+        executor's workers; each record is stored as it arrives, so resume skips it."""
+        ranked = [t for t in leaderboard(self.trials) if t.result.ok]
+        scores: dict[str, ShortlistScore] = {}
+        if self.config.shortlist and self.config.top_k:
+            ranked, scores = self.rerank(ranked[: self.config.shortlist])
+        finalists = ranked[: self.config.top_k]
+        self.monitor.on_final_start(len(finalists))
         done = {f.arch for f in self.store.finals()}
-        ranked = [t for t in leaderboard(self.trials) if t.result.ok][: self.config.top_k]
-        self.monitor.on_final_start(len(ranked))
-        for rank, trial in enumerate(ranked, start=1):
-            if trial.arch in done:
-                continue
-            arch = parse(trial.arch)
-            score = self.evaluator.final(
-                arch, trial_seed(self.config.seed, trial.arch), self.config.final_epochs,
-                save_to=self.run_dir / "models" / f"{model_id(trial.arch)}.pt",
-            )  # fmt: skip
+        epochs = self.config.final_epochs
+        jobs = {
+            rank: (parse(t.arch), trial_seed(self.config.seed, t.arch), epochs)
+            for rank, t in enumerate(finalists, start=1)
+            if t.arch not in done
+        }
+
+        def lost(error: str) -> tuple[FinalScore, None]:
+            return FinalScore(0.0, epochs, 0.0, failed=error), None
+
+        for rank, (score, weights) in self.run_all(final_trial, jobs, lost):
+            trial = finalists[rank - 1]
+            if weights is not None:
+                path = self.run_dir / "models" / f"{model_id(trial.arch)}.pt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(weights)
+            result = {"failed": score.failed, "train_loss": list(score.train_loss),
+                      "recipe": score.recipe, "metrics": dict(score.metrics)}  # fmt: skip
+            if trial.arch in scores:
+                result["shortlist_acc"] = scores[trial.arch].val_acc
             record = FinalRecord(
                 trial.arch, rank, trial.result.val_acc, score.test_acc, score.epochs,
-                score.seconds,
-                {"failed": score.failed, "train_loss": list(score.train_loss),
-                 "recipe": score.recipe, "metrics": dict(score.metrics)},
+                score.seconds, result,
             )  # fmt: skip
             self.store.add_final(record)
             self.monitor.on_final(record)
 
+    def rerank(
+        self, shortlist: list[TrialRecord]
+    ) -> tuple[list[TrialRecord], dict[str, ShortlistScore]]:
+        """Score each of ``shortlist`` by :meth:`Evaluator.shortlist_score` (stored scores
+        are reused); the shortlist best first (ties: search order), and the scores."""
+        scores = self.store.shortlist()
+        epochs = self.config.shortlist_epochs
+        self.monitor.on_shortlist_start(len(shortlist), epochs)
+        jobs = {
+            t.arch: (parse(t.arch), trial_seed(self.config.seed, t.arch), epochs)
+            for t in shortlist
+            if t.arch not in scores
+        }
 
-def leaderboard(trials: list[TrialRecord]) -> list[TrialRecord]:
-    """One row per architecture (its first trial), best reward first, failures last."""
+        def lost(error: str) -> ShortlistScore:
+            return ShortlistScore(0.0, epochs, 0.0, failed=error)
+
+        for arch, score in self.run_all(shortlist_trial, jobs, lost):
+            self.store.add_shortlisted(arch, score)
+            scores[arch] = score
+            self.monitor.on_shortlisted(arch, score)
+        order = sorted(range(len(shortlist)), key=lambda i: (-scores[shortlist[i].arch].val_acc, i))
+        return [shortlist[i] for i in order], scores
+
+    def run_all(
+        self, fn: Callable[..., R], jobs: dict[K, tuple[Any, ...]], lost: Callable[[str], R]
+    ) -> Iterator[tuple[K, R]]:
+        """Run ``fn(evaluator, *args)`` for every job on the executor at once; yield
+        ``(key, answer)`` as they finish, ``lost(message)`` for a job whose worker died."""
+        futures = {self.executor.submit(fn, *args): key for key, args in jobs.items()}
+        for future in as_completed(futures):
+            try:
+                answer = future.result()
+            except WorkerLost as error:
+                answer = lost(str(error))
+            yield futures[future], answer
+
+
+def leaderboard(trials: list[TrialRecord], finals: Sequence[FinalRecord] = ()) -> list[TrialRecord]:
+    """One row per architecture (its first trial): the ``finals`` first, in their rank
+    order (the search's top-k, or a shortlist's after re-ranking), then the others best
+    reward first, failures last."""
     first: dict[str, TrialRecord] = {}
     for trial in trials:
         if trial.arch not in first:
             first[trial.arch] = trial
-    return sorted(first.values(), key=lambda t: (not t.result.ok, -t.reward, t.id))
+    chosen = {f.arch: f.rank for f in finals}
+    return sorted(
+        first.values(),
+        key=lambda t: (
+            t.arch not in chosen,
+            chosen.get(t.arch, 0),
+            not t.result.ok,
+            -t.reward,
+            t.id,
+        ),
+    )
 
 
 def model_id(arch: str) -> str:

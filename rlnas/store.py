@@ -19,11 +19,11 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlnas.evaluation.result import EvalResult
+from rlnas.evaluation.result import EvalResult, ShortlistScore
 
 __all__ = ["FinalRecord", "PendingState", "PendingTrial", "Store", "StoreError", "TrialRecord"]
 
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS finals (
     arch TEXT PRIMARY KEY, rank INTEGER NOT NULL, val_acc REAL NOT NULL,
     test_acc REAL NOT NULL, epochs INTEGER NOT NULL, seconds REAL NOT NULL, result TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS shortlist (arch TEXT PRIMARY KEY, score TEXT NOT NULL);
 """
 
 
@@ -284,6 +285,19 @@ class Store:
                     final.epochs, final.seconds, json.dumps(final.result, sort_keys=True),
                 ),
             )  # fmt: skip
+
+    def add_shortlisted(self, arch: str, score: ShortlistScore) -> None:
+        """Store the re-ranking score of one architecture of the shortlist."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO shortlist VALUES (?, ?)",
+                (arch, json.dumps(asdict(score), sort_keys=True)),
+            )
+
+    def shortlist(self) -> dict[str, ShortlistScore]:
+        """The re-ranking scores stored so far, by architecture."""
+        rows = self._db.execute("SELECT arch, score FROM shortlist ORDER BY arch").fetchall()
+        return {row[0]: ShortlistScore(**json.loads(row[1])) for row in rows}
 
     def finals(self) -> list[FinalRecord]:
         rows = self._db.execute(

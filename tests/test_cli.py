@@ -88,6 +88,19 @@ def test_datasets_lists_digits(capsys):
         (["train", "[C(8,3,1), SM(3)]"], "ends in 3 classes"),
         (["train", "[C(8,3,1), SM(10)]", "--final", "--final-recipe", "x"], "unknown final recipe"),
         (["show", "{tmp}"], "not a run directory"),
+        (["search", "--shortlist", "1", "--top-k", "2"], "shortlist=1 must be at least top_k=2"),
+        (
+            [
+                "search",
+                "--dataset",
+                "tabular:digits-tiny",
+                "--shortlist",
+                "3",
+                "--run-dir",
+                "{tmp}/t",
+            ],
+            "cannot re-rank a shortlist",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )

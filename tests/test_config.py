@@ -58,3 +58,11 @@ def test_the_readme_config_example_is_valid(tmp_path):
     (tmp_path / "c.toml").write_text(example)
     config = SearchConfig.from_dict(load_config(tmp_path / "c.toml"))
     assert config.strategy == "qlearning" and config.strategy_settings["alpha"] == 0.01
+
+
+def test_the_goal_config_is_valid_and_re_ranks_a_shortlist():
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "fashion_goal.toml"
+    config = SearchConfig.from_dict(load_config(path))
+    assert config.max_params == 50000 and config.shortlist >= config.top_k >= 1

@@ -14,6 +14,7 @@ import torch
 
 from rlnas.arch import parse
 from rlnas.config import SearchConfig
+from rlnas.export import load_trained
 from rlnas.search import build_evaluator, run_search, trial_seed
 from rlnas.spaces import make_space
 from rlnas.store import PendingState, Store
@@ -140,13 +141,20 @@ def test_two_workers_on_digits_give_what_one_process_gives(tmp_path):
         budget=4, epochs=1, subset=300, seed=5, top_k=1, final_epochs=1, device="cpu",
         threads=1, executor="process", workers=2, run_dir=str(tmp_path / "run"),
         train_settings={"max_restarts": 0},  # no second tries: faster, same check
+        shortlist=2, shortlist_epochs=1,
     )  # fmt: skip
     summary = run_search(config)
     evaluator = build_evaluator(config)  # the same data and split, in this process
     assert summary.stopped == "budget" and sum(t.new for t in summary.trials) == 4
-    assert summary.finals and 0 <= summary.finals[0].test_acc <= 1
+    (final,) = summary.finals
+    assert 0 <= final.test_acc <= 1 and final.result["shortlist_acc"] > 0
+    # the workers trained the finalist; the driver wrote its weights, which export loads
+    trained = load_trained(tmp_path / "run")  # rank 1: the first finalist
+    assert str(trained.arch) == final.arch and trained.test_acc == final.test_acc
     threads = torch.get_num_threads()
     try:  # trained again here, in the test's process, with the trial's seed
+        shortlisted = evaluator.shortlist_score(parse(final.arch), trial_seed(5, final.arch), 1)
+        assert shortlisted.val_acc == final.result["shortlist_acc"]
         for t in summary.trials:
             again = evaluator.evaluate(parse(t.arch), trial_seed(config.seed, t.arch))
             assert again.val_curve == t.result.val_curve and again.params == t.result.params

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore
+from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore
 
 if TYPE_CHECKING:
     from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
@@ -62,6 +62,15 @@ class Evaluator(ABC):
     ) -> FinalScore:
         """Retrain ``arch`` on train+validation for ``epochs`` and score it on the test split;
         save the trained weights to ``save_to`` when given."""
+
+    def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
+        """Train ``arch`` as :meth:`final` does but on the training split only, for
+        ``epochs``, and score it on the validation split: how a search re-ranks its
+        shortlist without touching test. Raises :class:`ValueError` when the evaluator
+        cannot (the default)."""
+        raise ValueError(
+            f"{type(self).__name__} cannot re-rank a shortlist; run without --shortlist"
+        )
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

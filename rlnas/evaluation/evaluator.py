@@ -16,7 +16,7 @@ from rlnas.data import Split, load_dataset, split_dataset
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.costs import count_flops, count_params, device_fingerprint, measure_latency
 from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore, TrialStatus
 from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy, pick_device, train
 from rlnas.spaces.base import SearchSpace
@@ -232,6 +232,20 @@ class TrainingEvaluator(Evaluator):
         return FinalScore(
             test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict()
         )
+
+    def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
+        """Train ``arch`` with :attr:`final_config` for ``epochs`` on all the training split
+        (without the search's subset); its last-epoch accuracy on the validation split."""
+        self._use_threads()
+        s = self._final_split()
+        config = replace(self.final_config, epochs=epochs)
+        start = time.perf_counter()
+        outcome = train(
+            arch, (s.x_train, s.y_train), (s.x_val, s.y_val),
+            num_classes=s.num_classes, config=config, seed=seed, device=self.device,
+        )  # fmt: skip
+        val_acc = 0.0 if outcome.failed else outcome.val_curve[-1]
+        return ShortlistScore(val_acc, epochs, time.perf_counter() - start, outcome.failed)
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

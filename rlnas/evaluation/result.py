@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["EvalResult", "FinalScore", "TrialStatus"]
+__all__ = ["EvalResult", "FinalScore", "ShortlistScore", "TrialStatus"]
 
 
 class TrialStatus(str, enum.Enum):
@@ -58,6 +58,17 @@ class EvalResult:
         for name in ("val_curve", "train_loss"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class ShortlistScore:
+    """A model trained with the final recipe on the training split only and scored on the
+    validation split: how a search's shortlist is re-ranked without looking at test."""
+
+    val_acc: float
+    epochs: int
+    seconds: float
+    failed: str | None = None
 
 
 @dataclass(frozen=True)

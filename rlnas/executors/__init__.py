@@ -27,6 +27,8 @@ from rlnas.executors.base import (
     RemoteTraceback,
     WorkerLost,
     evaluate_trial,
+    final_trial,
+    shortlist_trial,
 )
 from rlnas.executors.cluster import RayExecutor, import_ray
 from rlnas.executors.local import ProcessExecutor, assign_gpus, usable_cpus
@@ -41,8 +43,10 @@ __all__ = [
     "WorkerLost",
     "assign_gpus",
     "evaluate_trial",
+    "final_trial",
     "import_ray",
     "make_executor",
+    "shortlist_trial",
     "usable_cpus",
 ]
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any, TypeVar
 
-__all__ = ["Executor", "InlineExecutor", "RemoteTraceback", "WorkerLost", "evaluate_trial"]
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "RemoteTraceback",
+    "WorkerLost",
+    "evaluate_trial",
+    "final_trial",
+    "shortlist_trial",
+]
 
 T = TypeVar("T")
 
@@ -27,6 +37,21 @@ def evaluate_trial(evaluator: Any, arch: Any, seed: int, prune: Any = None) -> A
     """What the search loop submits: ``evaluator.evaluate(arch, seed, prune=prune)`` on the
     worker's own evaluator. Lives here, not in the loop, so workers never import it."""
     return evaluator.evaluate(arch, seed, prune=prune)
+
+
+def shortlist_trial(evaluator: Any, arch: Any, seed: int, epochs: int) -> Any:
+    """What re-ranking a shortlist submits: ``evaluator.shortlist_score`` on the worker."""
+    return evaluator.shortlist_score(arch, seed, epochs)
+
+
+def final_trial(evaluator: Any, arch: Any, seed: int, epochs: int) -> tuple[Any, bytes | None]:
+    """What final training submits: ``evaluator.final`` on the worker, and the trained
+    weights as the bytes of a ``torch.save`` file (None if nothing was saved), for the
+    caller to write: a worker on another machine has another disk."""
+    with TemporaryDirectory(prefix="rlnas-final-") as tmp:
+        path = Path(tmp) / "model.pt"
+        score = evaluator.final(arch, seed, epochs, save_to=path)
+        return score, path.read_bytes() if path.exists() else None
 
 
 class Executor(ABC):

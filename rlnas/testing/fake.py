@@ -11,7 +11,7 @@ import numpy as np
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore, TrialStatus
 from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
 from rlnas.spaces.base import SearchSpace
 
@@ -97,6 +97,10 @@ class FakeEvaluator(Evaluator):
     ) -> FinalScore:
         """The noise-free score stands in for test accuracy; nothing is saved."""
         return FinalScore(self.score(arch), epochs, 0.0)
+
+    def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
+        """The noise-free score: a longer, faithful measurement than the noisy search."""
+        return ShortlistScore(self.score(arch), epochs, 0.0)
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

@@ -12,7 +12,7 @@ from pathlib import Path
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
 from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore
+from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore
 
 __all__ = ["FaultyEvaluator"]
 
@@ -97,6 +97,9 @@ class FaultyEvaluator(Evaluator):
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
     ) -> FinalScore:
         return self.inner.final(arch, seed, epochs, save_to=save_to)
+
+    def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
+        return self.inner.shortlist_score(arch, seed, epochs)
 
 
 def _stem(arch: Architecture | str) -> str:

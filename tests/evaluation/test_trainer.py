@@ -127,3 +127,20 @@ def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown \[final\] setting"):
         run_search(replace(config, final_settings={"lr": 1}, run_dir=str(tmp_path / "y")))
     assert json.loads((tmp_path / "r" / "config.json").read_text())["final_recipe"] == "strong"
+
+
+def test_a_shortlist_score_trains_on_all_the_training_split_and_scores_validation():
+    evaluator = TrainingEvaluator(DataSpec(subset=300), TrainConfig(epochs=1, max_restarts=0))
+    arch = parse("[C(8,3,1), P(2,2), SM(10)]")
+    score = evaluator.shortlist_score(arch, seed=3, epochs=2)
+    assert score.failed is None and score.epochs == 2 and 0.2 < score.val_acc <= 1
+    assert score == replace(
+        evaluator.shortlist_score(arch, seed=3, epochs=2), seconds=score.seconds
+    )
+    full = evaluator._final_split()  # all of it, not the search's 300 images
+    again = train(
+        arch, (full.x_train, full.y_train), (full.x_val, full.y_val), num_classes=10,
+        config=replace(evaluator.final_config, epochs=2), seed=3,
+    )  # fmt: skip
+    assert score.val_acc == again.val_curve[-1]
+    assert len(full.x_val) > 4 * len(evaluator.split.x_val)
