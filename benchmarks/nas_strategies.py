@@ -8,9 +8,10 @@ evaluated per minute of search (for ENAS: children scored under the shared weigh
 those trained), and the seconds of the search and of the final retraining.
 
 Calibration, in scratch runs not counted: three random children of each space are
-trained to estimate how many fit in the time (``B``). Q-learning's epsilon schedule is
-scaled to its budget, so it gets ``B``; REINFORCE and random search get ``10 B`` (the
-time limit binds). ENAS's phase must end inside the time limit: one epoch is timed and
+trained to estimate how many fit in the time (``B``). Every from-scratch run gets a
+budget of ``10 B``, so the time limit binds; Q-learning's epsilon schedule is scaled to
+``B`` (``schedule_models``) and it goes on at the last epsilon if children turn out
+faster than the estimate. ENAS's phase must end inside the time limit: one epoch is timed and
 ``num_epochs`` is set so the phase takes about ``--enas-share`` of the search time; it
 then trains up to ``(1 - share) B`` of its ranked candidates.
 
@@ -151,7 +152,8 @@ def main() -> None:
         fits = budgets[space]
         config = replace(config, budget=10 * fits)
         if strategy == "qlearning":
-            config = replace(config, budget=fits)
+            settings = {**config.strategy_settings, "schedule_models": fits}
+            config = replace(config, strategy_settings=settings)
         if strategy == "enas":
             epochs = calibrate_enas(config, args, root)
             config = replace(

@@ -25,10 +25,12 @@ def test_equal_wall_time_comparison_runs_and_enas_evaluates_far_more(tmp_path):
     run(
         "nas_strategies.py", "--dataset", "digits", "--minutes", "0.1", "--subset", "300",
         "--epochs", "1", "--final-epochs", "1", "--threads", "1",
-        "--runs", "reinforce:enas-macro,enas:enas-macro", "--json", str(out),
+        "--runs", "reinforce:enas-macro,enas:enas-macro,qlearning:metaqnn", "--json", str(out),
     )  # fmt: skip
-    reinforce, enas = json.loads(out.read_text())
+    reinforce, enas, qlearning = json.loads(out.read_text())
     assert (reinforce["strategy"], enas["strategy"]) == ("reinforce", "enas")
+    # every from-scratch run uses its time, Q-learning too (past its schedule if need be)
+    assert reinforce["stopped"] == qlearning["stopped"] == "time limit"
     assert reinforce["trained"] >= 1 and enas["trained"] >= 1
     assert enas["evaluated_per_minute"] > 5 * reinforce["evaluated_per_minute"]
 

@@ -99,7 +99,10 @@ class QLearning(Strategy):
     budget (the paper's 0.01 at the paper's 2,700 models); pass ``alpha = 0.01`` for the
     paper's constant. ``schedule``: (epsilon, models) steps, the paper's by default; its
     counts are scaled to the budget, so they give proportions (a schedule that sums to the
-    budget is used as it is)."""
+    budget is used as it is). ``schedule_models``: scale schedule and alpha to this many
+    models instead of the budget, e.g. to the models a time limit allows when the budget is
+    set higher so that the time limit binds; past it the search goes on at the last
+    epsilon."""
 
     name = "qlearning"
 
@@ -114,11 +117,15 @@ class QLearning(Strategy):
         q_init: float = 0.5,
         replay_size: int = 100,
         schedule: Sequence[tuple[float, int]] | None = None,
+        schedule_models: int | None = None,
     ) -> None:
         super().__init__(space, budget=budget, seed=seed)
-        self.alpha = scaled_alpha(budget) if alpha is None else alpha
+        if schedule_models is not None and schedule_models < 1:
+            raise ValueError(f"schedule_models must be at least 1, got {schedule_models}")
+        models = schedule_models or budget
+        self.alpha = scaled_alpha(models) if alpha is None else alpha
         self.gamma, self.q_init, self.replay_size = gamma, q_init, replay_size
-        self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, budget)
+        self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, models)
         self.rng = np.random.default_rng(seed)
         self.q: dict[tuple[Hashable, int], float] = {}
         self.replay: list[tuple[tuple[int, ...], float]] = []

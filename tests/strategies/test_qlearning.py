@@ -110,3 +110,13 @@ def test_alpha_is_scaled_to_the_budget_like_the_schedule(space):
     assert QLearning(space, budget=1350, seed=0).alpha == pytest.approx(0.02)
     assert QLearning(space, budget=60, seed=0).alpha == pytest.approx(0.1)  # capped
     assert QLearning(space, budget=60, seed=0, alpha=0.01).alpha == 0.01
+
+
+def test_schedule_models_scale_schedule_and_alpha_apart_from_the_budget(space):
+    q = QLearning(space, budget=10_000, seed=0, schedule_models=1350)
+    assert q.alpha == pytest.approx(0.02)
+    assert sum(n for _, n in q.schedule.steps) == 1350
+    assert q.schedule.epsilon(1349) == 0.1 and q.schedule.epsilon(9999) == 0.1
+    assert q.schedule.steps == QLearning(space, budget=1350, seed=0).schedule.steps
+    with pytest.raises(ValueError, match="schedule_models must be at least 1"):
+        QLearning(space, budget=10, seed=0, schedule_models=0)
