@@ -19,7 +19,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -458,15 +458,24 @@ class _Loop:
     def run_all(
         self, fn: Callable[..., R], jobs: dict[K, tuple[Any, ...]], lost: Callable[[str], R]
     ) -> Iterator[tuple[K, R]]:
-        """Run ``fn(evaluator, *args)`` for every job on the executor at once; yield
-        ``(key, answer)`` as they finish, ``lost(message)`` for a job whose worker died."""
-        futures = {self.executor.submit(fn, *args): key for key, args in jobs.items()}
-        for future in as_completed(futures):
-            try:
-                answer = future.result()
-            except WorkerLost as error:
-                answer = lost(str(error))
-            yield futures[future], answer
+        """Run ``fn(evaluator, *args)`` for the jobs in order on the executor, as many at
+        once as it has workers; yield ``(key, answer)`` as each finishes (so the caller
+        stores it before the next starts on an inline executor), ``lost(message)`` for a
+        job whose worker died."""
+        waiting = deque(jobs.items())
+        running: dict[Future[R], K] = {}
+        while waiting or running:
+            while waiting and len(running) < max(self.executor.workers, 1):
+                key, args = waiting.popleft()
+                running[self.executor.submit(fn, *args)] = key
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in [f for f in running if f in done]:  # in submission order
+                key = running.pop(future)
+                try:
+                    answer = future.result()
+                except WorkerLost as error:
+                    answer = lost(str(error))
+                yield key, answer
 
 
 def leaderboard(trials: list[TrialRecord], finals: Sequence[FinalRecord] = ()) -> list[TrialRecord]:

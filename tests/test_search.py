@@ -182,3 +182,21 @@ def test_shortlist_and_top_k_may_change_on_resume_and_nothing_is_retrained(tmp_p
     run_search(pruned, evaluator=CountingFake())
     with pytest.raises(ConfigError, match="cannot resume with top_k=1"):
         run_search(dataclasses.replace(pruned, top_k=1), resume=True, evaluator=CountingFake())
+
+
+def test_a_crash_in_final_training_keeps_the_finals_done_and_resume_does_the_rest(tmp_path):
+    class CrashingFinal(CountingFake):
+        def final(self, arch, seed, epochs, *, save_to=None):
+            if len(self.finals) == 1:
+                raise Crash
+            return super().final(arch, seed, epochs, save_to=save_to)
+
+    config = SearchConfig(budget=30, top_k=3, shortlist=4, run_dir=str(tmp_path))
+    with pytest.raises(Crash):
+        run_search(config, evaluator=CrashingFinal())
+    with Store(tmp_path / "trials.db") as store:
+        assert [f.rank for f in store.finals()] == [1] and len(store.shortlist()) == 4
+    fake = CountingFake()
+    summary = run_search(config, resume=True, evaluator=fake)
+    assert [f.rank for f in summary.finals] == [1, 2, 3]
+    assert fake.shortlisted == [] and len(fake.finals) == 2
