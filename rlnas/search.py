@@ -400,7 +400,7 @@ class _Loop:
         ranked = [t for t in leaderboard(self.trials) if t.result.ok]
         scores: dict[str, ShortlistScore] = {}
         if self.config.shortlist and self.config.top_k:
-            ranked, scores = self.rerank(ranked[: self.config.shortlist])
+            ranked, scores = self.rank_shortlist(ranked[: self.config.shortlist])
         finalists = ranked[: self.config.top_k]
         self.monitor.on_final_start(len(finalists))
         done = {f.arch for f in self.store.finals()}
@@ -431,7 +431,7 @@ class _Loop:
             self.store.add_final(record)
             self.monitor.on_final(record)
 
-    def rerank(
+    def rank_shortlist(
         self, shortlist: list[TrialRecord]
     ) -> tuple[list[TrialRecord], dict[str, ShortlistScore]]:
         """Score each of ``shortlist`` by :meth:`Evaluator.shortlist_score` (stored scores
