@@ -61,7 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         "lambda_latency=1], mnas:T=2ms[,w=-0.07] or mnas:T=2ms,hard",
     )
     s.add_argument("--budget", type=int, help="unique models to train (default 60)")
-    s.add_argument("--time-limit", type=_duration, help="stop searching after e.g. 90s, 10m, 1h30m")
+    s.add_argument(
+        "--time-limit",
+        type=_duration,
+        help="stop searching after e.g. 90s, 10m, 1h30m of search in all "
+        "(a resumed search gets what is left)",
+    )
     s.add_argument("--epochs", type=int, help="epochs per child during the search (default 8)")
     s.add_argument("--final-epochs", type=int, help="epochs when retraining the top-k (default 20)")
     s.add_argument(

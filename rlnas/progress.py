@@ -28,21 +28,21 @@ from rlnas.strategies import PhaseReport
 __all__ = ["ConsoleMonitor", "MonitorGroup", "format_seconds", "remaining_seconds"]
 
 
-def remaining_seconds(
-    status: SearchStatus, trained_at_start: int, time_limit: float | None
-) -> float | None:
+def remaining_seconds(status: SearchStatus, trained_at_start: int) -> float | None:
     """Seconds until the search stops: the models still to train at this session's pace,
-    capped by the time limit; None before the first model of this session.
+    capped by the time left under the limit; None before the first model of this session
+    when there is no limit.
 
+    >>> from dataclasses import replace
     >>> s = SearchStatus(trained=4, budget=10, trials=5, best_reward=None, best_arch=None,
     ...                  elapsed=20.0)
-    >>> remaining_seconds(s, 0, None), remaining_seconds(s, 0, 30.0)
+    >>> remaining_seconds(s, 0), remaining_seconds(replace(s, time_left=10.0), 0)
     (30.0, 10.0)
     """
     done = status.trained - trained_at_start
     estimate = None if done <= 0 else (status.budget - status.trained) * status.elapsed / done
-    if time_limit is not None:
-        left = max(time_limit - status.elapsed, 0.0)
+    if status.time_left is not None:
+        left = status.time_left
         estimate = left if estimate is None else min(estimate, left)
     return estimate
 
@@ -117,10 +117,9 @@ class ConsoleMonitor(Monitor):
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.trained_at_start = 0
-        self.time_limit: float | None = None
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
-        self.trained_at_start, self.time_limit = status.trained, config.time_limit
+        self.trained_at_start = status.trained
         self.console.print(
             f"rlnas: {config.strategy} search on {config.dataset} "
             f"({config.space or 'default'} space), "
@@ -140,7 +139,7 @@ class ConsoleMonitor(Monitor):
                 console=self.console,
             )
             self.progress.start()
-            deadline = remaining_seconds(status, status.trained, self.time_limit)
+            deadline = remaining_seconds(status, status.trained)
             self.task = self.progress.add_task(
                 "search", total=status.budget, completed=status.trained, extra="",
                 deadline=None if deadline is None else time.perf_counter() + deadline,
@@ -151,7 +150,7 @@ class ConsoleMonitor(Monitor):
         eps = f"eps {epsilon:.2f}  " if epsilon is not None else ""
         best = f"best {status.best_reward:.4f}" if status.best_reward is not None else ""
         if self.progress is not None and self.task is not None:
-            left = remaining_seconds(status, self.trained_at_start, self.time_limit)
+            left = remaining_seconds(status, self.trained_at_start)
             self.progress.update(
                 self.task, completed=status.trained, extra=f"trial {record.id}  {eps}{best}",
                 deadline=None if left is None else time.perf_counter() + left,

@@ -58,6 +58,9 @@ __all__ = [
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
 #: Settings that may differ when a run is resumed.
+#: ``meta`` key: the seconds searched so far, over every session (a resumed search gets
+#: what is left of its time limit)
+SEARCH_SECONDS = "search_seconds"
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 #: Where and how trials run: may change on resume too (results do not depend on it).
 RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
@@ -78,6 +81,9 @@ class SearchStatus:
     best_arch: str | None
     elapsed: float
     info: dict[str, float] = field(default_factory=dict)
+    #: Search seconds left under the time limit (counted over every session); None
+    #: without one.
+    time_left: float | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,8 @@ class _Loop:
             strategy.load_state_dict(checkpoint[1])
         self.trained = sum(t.new for t in self.trials)
         self.start = time.perf_counter()
+        #: search seconds of earlier sessions: the time limit counts them too
+        self.searched_before = float(store.get_meta(SEARCH_SECONDS) or 0.0)
         self.train_seconds = 0.0
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
         self.scheduler = Scheduler(
@@ -247,6 +255,7 @@ class _Loop:
         self.interrupted = 0
 
     def status(self, info: dict[str, float] | None = None) -> SearchStatus:
+        limit = self.config.time_limit
         return SearchStatus(
             trained=self.trained,
             budget=self.config.budget,
@@ -255,7 +264,15 @@ class _Loop:
             best_arch=self.best.arch if self.best else None,
             elapsed=time.perf_counter() - self.start,
             info=info or {},
+            time_left=None if limit is None else max(limit - self.searched(), 0.0),
         )
+
+    def searched(self) -> float:
+        """Seconds searched so far, this session and those before it."""
+        return self.searched_before + time.perf_counter() - self.start
+
+    def searched_meta(self) -> dict[str, str]:
+        return {SEARCH_SECONDS: repr(self.searched())}
 
     def run(self) -> SearchSummary:
         self.monitor.on_start(self.config, self.status())
@@ -264,6 +281,7 @@ class _Loop:
         try:
             stopped = self.search()
             search_seconds = time.perf_counter() - self.start
+            self.store.set_meta(SEARCH_SECONDS, repr(self.searched()))
             self.final_training()
         except KeyboardInterrupt:
             stopped = "interrupted"
@@ -282,14 +300,17 @@ class _Loop:
             return None
         limit = self.config.time_limit
         while True:
-            if limit is not None and time.perf_counter() - self.start >= limit:
+            if limit is not None and self.searched() >= limit:
                 return "time limit"
             report = self.strategy.phase_step()
             if report is None:
                 return None
             # no proposal is out during the phase: the checkpoint alone says where it stands
             checkpoint = self.strategy.state_dict()
-            self.store.save_pending([], checkpoint=checkpoint, trial_id=len(self.trials) - 1)
+            self.store.save_pending(
+                [], checkpoint=checkpoint, trial_id=len(self.trials) - 1,
+                meta=self.searched_meta(),
+            )  # fmt: skip
             self.monitor.on_phase(report, self.status(report.info))
 
     def search(self) -> str:
@@ -328,7 +349,7 @@ class _Loop:
         limit = self.config.time_limit
         if self.trained + len(self.scheduler.jobs) >= self.config.budget:
             return "budget"
-        if limit is not None and time.perf_counter() - self.start >= limit:
+        if limit is not None and self.searched() >= limit:
             return "time limit"
         if self.replays_in_a_row >= MAX_REPLAYS_IN_A_ROW:
             return "converged"
@@ -362,7 +383,7 @@ class _Loop:
         )
         self.store.add_trial(
             record, fingerprint=self.fingerprint, checkpoint=self.strategy.state_dict(),
-            pending=self.pending(),
+            pending=self.pending(), meta=self.searched_meta(),
         )  # fmt: skip
         self.trials.append(record)
         self.trained += new
@@ -381,8 +402,9 @@ class _Loop:
         marked interrupted, so that ``--resume`` runs them again."""
         pending = [replace(p, state=PendingState.INTERRUPTED) for p in self.pending()]
         self.store.save_pending(
-            pending, checkpoint=self.strategy.state_dict(), trial_id=len(self.trials) - 1
-        )
+            pending, checkpoint=self.strategy.state_dict(), trial_id=len(self.trials) - 1,
+            meta=self.searched_meta(),
+        )  # fmt: skip
         self.interrupted = len(pending)
 
     def prune_rule(self) -> PruneRule | None:

@@ -17,7 +17,7 @@ import json
 import pickle
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,7 +166,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            _set_meta(db, {key: value})
 
     def add_trial(
         self,
@@ -176,9 +176,10 @@ class Store:
         checkpoint: dict[str, Any] | None = None,
         checkpoint_name: str = "strategy",
         pending: Sequence[PendingTrial] | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> None:
-        """Commit ``trial``, its cache entry, the strategy checkpoint and (unless None) the
-        proposals still out, replacing the stored ones, atomically."""
+        """Commit ``trial``, its cache entry, the strategy checkpoint, (unless None) the
+        proposals still out, replacing the stored ones, and ``meta`` entries, atomically."""
         r = trial.result
         with self._transaction() as db:
             db.execute(
@@ -202,6 +203,7 @@ class Store:
                 )
             if pending is not None:
                 _replace_pending(db, pending)
+            _set_meta(db, meta)
 
     def save_pending(
         self,
@@ -210,15 +212,18 @@ class Store:
         checkpoint: dict[str, Any],
         trial_id: int,
         checkpoint_name: str = "strategy",
+        meta: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the checkpoint (still taken after trial ``trial_id``) and the proposals
-        out, atomically: for a stop between trials, when the strategy has proposed more."""
+        out, and set ``meta`` entries, atomically: for a stop between trials, when the
+        strategy has proposed more."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
                 (checkpoint_name, trial_id, pickle.dumps(checkpoint, protocol=5)),
             )
             _replace_pending(db, pending)
+            _set_meta(db, meta)
 
     def pending(self) -> list[PendingTrial]:
         """The proposals out at the last checkpoint, in the order they were made."""
@@ -308,6 +313,11 @@ class Store:
             FinalRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
             for row in rows
         ]
+
+
+def _set_meta(db: sqlite3.Connection, meta: Mapping[str, str] | None) -> None:
+    for key, value in (meta or {}).items():
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
 def _replace_pending(db: sqlite3.Connection, pending: Sequence[PendingTrial]) -> None:

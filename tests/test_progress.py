@@ -58,5 +58,6 @@ def test_on_a_terminal_a_bar_with_epsilon_best_and_time_left(tmp_path):
     ],
 )
 def test_remaining_time(trained, at_start, elapsed, limit, expected):
-    status = SearchStatus(trained, 10, trained, 0.5, "[SM(10)]", elapsed)
-    assert remaining_seconds(status, at_start, limit) == expected
+    left = None if limit is None else limit - elapsed
+    status = SearchStatus(trained, 10, trained, 0.5, "[SM(10)]", elapsed, time_left=left)
+    assert remaining_seconds(status, at_start) == expected

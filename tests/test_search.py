@@ -87,7 +87,7 @@ def test_a_run_dir_holding_a_search_is_not_overwritten(tmp_path):
         run_search(dataclasses.replace(config, run_dir=str(tmp_path / "empty")), resume=True)
 
 
-def test_resume_can_extend_time_limit_and_top_k_is_retrained(tmp_path):
+def test_the_finals_are_the_best_in_rank_order(tmp_path):
     config = SearchConfig(budget=30, top_k=3, run_dir=str(tmp_path))
     summary = run_search(config, evaluator=fake(noise=0))
     assert [f.rank for f in summary.finals] == [1, 2, 3]
@@ -108,6 +108,59 @@ def test_time_limit_stops_the_search(tmp_path):
     summary = run_search(config, evaluator=Slow(SPACE, seed=1))
     assert summary.stopped == "time limit"
     assert 1 <= sum(t.new for t in summary.trials) < 20
+
+
+class Clock:
+    """Stands in for the loop's ``time``: seconds pass only when a model is trained."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def time(self):
+        return 1e9 + self.now
+
+
+class Ticking(FakeEvaluator):
+    """Each new model takes one second of ``clock``; dies when asked for the n-th."""
+
+    def __init__(self, clock, crash_after=None):
+        super().__init__(SPACE, seed=1, noise=0.02)
+        self.clock, self.left = clock, crash_after
+
+    def evaluate(self, arch, seed, *, prune=None):
+        if self.left is not None:
+            self.left -= 1
+            if self.left < 0:
+                raise Crash
+        self.clock.now += 1.0
+        return super().evaluate(arch, seed, prune=prune)
+
+
+def test_the_time_limit_counts_every_session_of_a_resumed_search(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("rlnas.search.time", clock)
+    config = SearchConfig(budget=1000, time_limit=10.0, seed=4, top_k=0)
+    whole = dataclasses.replace(config, run_dir=str(tmp_path / "whole"))
+    assert run_search(whole, evaluator=Ticking(clock)).stopped == "time limit"
+    trials = rows(tmp_path / "whole")[0]
+    assert sum(t.new for t in trials) == 10
+    # killed after 4 models: the resumed session gets the 6 seconds left, no more
+    broken = dataclasses.replace(config, run_dir=str(tmp_path / "broken"))
+    with pytest.raises(Crash):
+        run_search(broken, evaluator=Ticking(clock, crash_after=4))
+    run_search(broken, resume=True, evaluator=Ticking(clock))
+    assert rows(tmp_path / "broken")[0] == trials
+    # a search that used its time resumes straight to the finals
+    summary = run_search(dataclasses.replace(whole, top_k=2), resume=True, evaluator=fake())
+    assert summary.stopped == "time limit" and len(summary.finals) == 2
+    assert rows(tmp_path / "whole")[0] == trials
+    # a larger limit gives it the difference
+    longer = dataclasses.replace(whole, time_limit=13.0, top_k=2)
+    summary = run_search(longer, resume=True, evaluator=Ticking(clock))
+    assert sum(t.new for t in summary.trials) == 13
 
 
 def test_pruning_stops_hopeless_trials_but_not_the_best(tmp_path):
