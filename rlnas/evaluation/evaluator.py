@@ -108,15 +108,20 @@ class TrainingEvaluator(Evaluator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
+        state.pop("_full_split", None)  # loaded again where needed
         if not self.carry_data:
             state["split"] = None  # workers reload the data from the spec
         return state
 
     def _final_split(self) -> Split:
-        """All the training data, even when the search used a subset."""
+        """All the training data, even when the search used a subset (loaded once per
+        process, at the first shortlist or final training)."""
         if self.data.subset is None:
             return self.split
-        return replace(self.data, subset=None).load()
+        full: Split | None = self.__dict__.get("_full_split")
+        if full is None:
+            full = self._full_split = replace(self.data, subset=None).load()
+        return full
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -1,6 +1,7 @@
 """The child trainer: determinism, MetaQNN's restarts, failures, recipes and augmentation."""
 
 import json
+import pickle
 from dataclasses import replace
 
 import pytest
@@ -122,6 +123,10 @@ def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
     full = evaluator._final_split()
     assert len(full.x_train) + len(full.x_val) == len(load_dataset("digits").x_train)
     assert len(evaluator.split.x_train) + len(evaluator.split.x_val) < 310
+    assert evaluator._final_split() is full  # loaded once per process
+    copy = pickle.loads(pickle.dumps(evaluator))  # what a worker gets: not the full data
+    assert "_full_split" not in copy.__dict__
+    assert torch.equal(copy._final_split().x_train, full.x_train)
     with pytest.raises(ConfigError, match="unknown final recipe"):
         run_search(replace(config, final_recipe="best", run_dir=str(tmp_path / "x")))
     with pytest.raises(ConfigError, match=r"unknown \[final\] setting"):
