@@ -7,7 +7,7 @@ import pytest
 from rlnas.arch import parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.runs import ranking
-from rlnas.search import run_search
+from rlnas.search import Monitor, run_search
 from rlnas.spaces import make_space
 from rlnas.store import Store
 from rlnas.testing import FakeEvaluator
@@ -139,6 +139,17 @@ class Ticking(FakeEvaluator):
         return super().evaluate(arch, seed, prune=prune)
 
 
+class TimeLeft(Monitor):
+    def __init__(self):
+        self.time_left = []
+
+    def on_start(self, config, status):
+        self.time_left.append(status.time_left)
+
+    def on_trial(self, record, status):
+        self.time_left.append(status.time_left)
+
+
 def test_the_time_limit_counts_every_session_of_a_resumed_search(tmp_path, monkeypatch):
     clock = Clock()
     monkeypatch.setattr("rlnas.search.time", clock)
@@ -151,8 +162,10 @@ def test_the_time_limit_counts_every_session_of_a_resumed_search(tmp_path, monke
     broken = dataclasses.replace(config, run_dir=str(tmp_path / "broken"))
     with pytest.raises(Crash):
         run_search(broken, evaluator=Ticking(clock, crash_after=4))
-    run_search(broken, resume=True, evaluator=Ticking(clock))
+    seen = TimeLeft()
+    run_search(broken, resume=True, evaluator=Ticking(clock), monitor=seen)
     assert rows(tmp_path / "broken")[0] == trials
+    assert seen.time_left[:2] == [6.0, 5.0]  # what the progress bar counts down from
     # a search that used its time resumes straight to the finals
     summary = run_search(dataclasses.replace(whole, top_k=2), resume=True, evaluator=fake())
     assert summary.stopped == "time limit" and len(summary.finals) == 2
