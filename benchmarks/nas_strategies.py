@@ -140,8 +140,19 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument(
+        "--keep", default=None, help="keep the run directories here (default: removed)"
+    )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="rlnas-nas-"))
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        compare(args, Path(args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="rlnas-nas-") as tmp:
+            compare(args, Path(tmp))
+
+
+def compare(args: argparse.Namespace, root: Path) -> None:
     rows = []
     budgets: dict[str, int] = {}
     for pair in args.runs.split(","):
@@ -163,6 +174,8 @@ def main() -> None:
             )
         rows.append(measure(config))
         print(json.dumps(rows[-1]), flush=True)
+        if args.json:  # after each run: a long benchmark stopped midway keeps its rows
+            Path(args.json).write_text(json.dumps(rows, indent=2))
     print(f"\n{args.dataset}, {args.minutes:g} min of search per run, {args.epochs} epochs per "
           f"child, best retrained {args.final_epochs} epochs, seed {args.seed}\n")  # fmt: skip
     print("| strategy | space | test acc of best | params | trained | evaluated / min | "
@@ -176,8 +189,6 @@ def main() -> None:
             f"{r['evaluated_per_minute']:.1f} | {r['search_seconds']:.0f} | "
             f"{r['final_seconds']:.0f} |"
         )
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def test_equal_wall_time_comparison_runs_and_enas_evaluates_far_more(tmp_path):
         "nas_strategies.py", "--dataset", "digits", "--minutes", "0.1", "--subset", "300",
         "--epochs", "1", "--final-epochs", "1", "--threads", "1",
         "--runs", "reinforce:enas-macro,enas:enas-macro,qlearning:metaqnn", "--json", str(out),
+        "--keep", str(tmp_path / "runs"),
     )  # fmt: skip
+    assert (tmp_path / "runs" / "enas-enas-macro" / "trials.db").exists()
     reinforce, enas, qlearning = json.loads(out.read_text())
     assert (reinforce["strategy"], enas["strategy"]) == ("reinforce", "enas")
     # every from-scratch run uses its time, Q-learning too (past its schedule if need be)
