@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import torch
+from runroot import add_keep_option, run_root
 
 from rlnas.arch import parse
 from rlnas.config import SearchConfig
@@ -77,9 +77,10 @@ def main() -> None:
     parser.add_argument("--params", default="20k", help="size limit of the penalized reward")
     parser.add_argument("--latency", default="0.3ms", help="latency limit of penalized")
     parser.add_argument("--repeats", type=int, default=10)
+    add_keep_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    root = Path(tempfile.mkdtemp(prefix="rlnas-cost-"))
+    root = run_root(args.keep, "rlnas-cost-")
     penalized = f"penalized:params={args.params},latency={args.latency}"
     runs = [
         search(args, root, "accuracy"),

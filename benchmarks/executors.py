@@ -21,10 +21,11 @@ get cores/N torch threads each, Ray trials declare cores/N CPUs.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from runroot import add_keep_option, run_root
 
 from rlnas.config import SearchConfig
 from rlnas.evaluation.base import Evaluator
@@ -89,8 +90,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per digits trial")
     parser.add_argument("--executors", default="inline,process,ray")
     parser.add_argument("--seed", type=int, default=0)
+    add_keep_option(parser)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="rlnas-executors-"))
+    root = run_root(args.keep, "rlnas-executors-")
     names = args.executors.split(",")
     runs = [(n, w) for n in names for w in ((1,) if n == "inline" else (1, 2))]
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
+
+from runroot import add_keep_option, run_root
 
 from rlnas.config import SearchConfig
 from rlnas.search import run_search
@@ -44,8 +45,9 @@ def main() -> None:
     parser.add_argument("--space", default="metaqnn")
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=6)
+    add_keep_option(parser)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="rlnas-fake-"))
+    root = run_root(args.keep, "rlnas-fake-")
     print(f"fake evaluator on {args.space}, budget {args.budget}, {args.seeds} seeds\n")
     print("| strategy | settings | best | top-10 mean | proposals | seconds |")
     print("| --- | --- | --- | --- | --- | --- |")

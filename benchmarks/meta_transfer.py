@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from runroot import add_keep_option, run_root
 
 from rlnas.arch import Architecture, parse
 from rlnas.baselines import dqn_search
@@ -178,11 +178,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--fake", action="store_true", help="fake evaluators: a quick check")
+    add_keep_option(parser)
     args = parser.parse_args()
     if args.fake:
         args.final_epochs = 0
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    root = Path(tempfile.mkdtemp(prefix="rlnas-meta-transfer-"))
+    root = run_root(args.keep, "rlnas-meta-transfer-")
     rows = []
     for seed in range(args.seeds):
         rows.append(one_seed(args, seed, root))

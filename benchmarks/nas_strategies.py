@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from runroot import add_keep_option, run_root
 
 from rlnas.config import SearchConfig
 from rlnas.runs import ranking
@@ -140,19 +141,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", default=None, help="also write the rows to this file")
-    parser.add_argument(
-        "--keep", default=None, help="keep the run directories here (default: removed)"
-    )
+    add_keep_option(parser)
     args = parser.parse_args()
-    if args.keep:
-        Path(args.keep).mkdir(parents=True, exist_ok=True)
-        compare(args, Path(args.keep))
-    else:
-        with tempfile.TemporaryDirectory(prefix="rlnas-nas-") as tmp:
-            compare(args, Path(tmp))
-
-
-def compare(args: argparse.Namespace, root: Path) -> None:
+    root = run_root(args.keep, "rlnas-nas-")
     rows = []
     budgets: dict[str, int] = {}
     for pair in args.runs.split(","):

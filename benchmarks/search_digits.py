@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 from pathlib import Path
+
+from runroot import add_keep_option, run_root
 
 from rlnas.config import SearchConfig
 from rlnas.runs import ranking
@@ -46,8 +47,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--strategies", default="qlearning,random")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per trial")
+    add_keep_option(parser)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="rlnas-bench-"))
+    root = run_root(args.keep, "rlnas-bench-")
     print("| strategy | seeds | best val | top-10 val | test of best | outside training | wall s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for strategy in args.strategies.split(","):

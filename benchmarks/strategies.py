@@ -20,8 +20,9 @@ import argparse
 import functools
 import json
 import statistics
-import tempfile
 from pathlib import Path
+
+from runroot import add_keep_option, run_root
 
 from rlnas.arch import parse
 from rlnas.config import SearchConfig
@@ -71,12 +72,13 @@ def main() -> None:
         "--strategies", nargs="+", default=tabular, help='names, or name:{"json": settings}'
     )
     parser.add_argument("--plot", default=None, help="write a PNG of regret (needs matplotlib)")
+    add_keep_option(parser)
     args = parser.parse_args()
     evaluator = TabularEvaluator(args.table)
     best_test = evaluator.best_test_acc()
     optimum = {a for a in evaluator.archs if evaluator.test_acc(a) == best_test}
     budgets = [int(b) for b in args.budgets.split(",")]
-    root = Path(tempfile.mkdtemp(prefix="rlnas-strategies-"))
+    root = run_root(args.keep, "rlnas-strategies-")
     print(f"table {args.table}: {len(evaluator.archs)} architectures, best test {best_test:.4f}")
     print(
         "| strategy | budget | test regret (mean ± 95% CI) | validation regret "
