@@ -57,10 +57,10 @@ __all__ = [
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
-#: Settings that may differ when a run is resumed.
 #: ``meta`` key: the seconds searched so far, over every session (a resumed search gets
 #: what is left of its time limit)
 SEARCH_SECONDS = "search_seconds"
+#: Settings that may differ when a run is resumed.
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 #: Where and how trials run: may change on resume too (results do not depend on it).
 RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
