@@ -88,6 +88,9 @@ class TrainingEvaluator(Evaluator):
         self.threads = threads
         self.latency = latency
         self.split = split if split is not None else self.data.load()
+        #: the full data when the search uses a subset: loaded at the first shortlist or
+        #: final training of this process, never pickled
+        self._full_split: Split | None = None
         self.num_classes = self.split.num_classes
         self.input_shape = self.split.input_shape
 
@@ -108,7 +111,7 @@ class TrainingEvaluator(Evaluator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_full_split", None)  # loaded again where needed
+        state["_full_split"] = None  # loaded again where needed
         if not self.carry_data:
             state["split"] = None  # workers reload the data from the spec
         return state
@@ -118,10 +121,9 @@ class TrainingEvaluator(Evaluator):
         process, at the first shortlist or final training)."""
         if self.data.subset is None:
             return self.split
-        full: Split | None = self.__dict__.get("_full_split")
-        if full is None:
-            full = self._full_split = replace(self.data, subset=None).load()
-        return full
+        if self._full_split is None:
+            self._full_split = replace(self.data, subset=None).load()
+        return self._full_split
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

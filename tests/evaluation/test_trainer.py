@@ -125,7 +125,7 @@ def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
     assert len(evaluator.split.x_train) + len(evaluator.split.x_val) < 310
     assert evaluator._final_split() is full  # loaded once per process
     copy = pickle.loads(pickle.dumps(evaluator))  # what a worker gets: not the full data
-    assert "_full_split" not in copy.__dict__
+    assert copy._full_split is None
     assert torch.equal(copy._final_split().x_train, full.x_train)
     with pytest.raises(ConfigError, match="unknown final recipe"):
         run_search(replace(config, final_recipe="best", run_dir=str(tmp_path / "x")))
