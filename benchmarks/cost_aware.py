@@ -29,7 +29,8 @@ from rlnas.config import SearchConfig
 from rlnas.data import load_dataset
 from rlnas.evaluation.costs import measure_latency
 from rlnas.nn import build
-from rlnas.search import leaderboard, run_search
+from rlnas.runs import leaderboard
+from rlnas.search import run_search
 
 
 def search(args: argparse.Namespace, root: Path, name: str, **changes: object) -> dict:

@@ -26,8 +26,13 @@ import torch
 import rlnas
 from rlnas.arch import parse
 from rlnas.evaluation.costs import count_flops, count_params
-from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
-from rlnas.evaluation.trainer import TrainConfig, evaluate_accuracy, train
+from rlnas.evaluation.image import (
+    DataSpec,
+    TrainConfig,
+    TrainingEvaluator,
+    evaluate_accuracy,
+    train,
+)
 from rlnas.search import trial_seed
 from rlnas.spaces import make_space
 

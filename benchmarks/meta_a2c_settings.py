@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from rlnas.arch import parse
-from rlnas.meta import MetaTask, meta_train
+from rlnas.search.meta import MetaTask, meta_train
 from rlnas.spaces import make_space
 from rlnas.testing import FakeEvaluator
 

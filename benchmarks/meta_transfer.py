@@ -38,14 +38,14 @@ import torch
 from runroot import add_keep_option, run_root
 
 from rlnas.arch import Architecture, parse
-from rlnas.baselines import dqn_search
 from rlnas.config import SearchConfig
 from rlnas.data.derived import split_names
 from rlnas.env import NasEnv
+from rlnas.env.baselines import dqn_search
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.result import EvalResult
-from rlnas.meta import MetaTask, meta_train
+from rlnas.results import EvalResult
 from rlnas.search import build_evaluator, trial_seed
+from rlnas.search.meta import MetaTask, meta_train
 from rlnas.spaces import SearchSpace, make_space
 from rlnas.strategies import Feedback, MetaA2C, QLearning, RandomSearch, Strategy
 from rlnas.testing import FakeEvaluator

@@ -24,9 +24,9 @@ import time
 import numpy as np
 from scipy.stats import spearmanr
 
-from rlnas.components import make_components
 from rlnas.config import SearchConfig, load_config
 from rlnas.search import build_evaluator, trial_seed
+from rlnas.search.components import make_components
 
 
 def main(argv: list[str] | None = None) -> dict:

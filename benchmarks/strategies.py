@@ -27,7 +27,8 @@ from runroot import add_keep_option, run_root
 from rlnas.arch import parse
 from rlnas.config import SearchConfig
 from rlnas.evaluation.tabular import TabularEvaluator
-from rlnas.search import leaderboard, run_search, trial_seed
+from rlnas.runs import leaderboard
+from rlnas.search import run_search, trial_seed
 from rlnas.strategies import STRATEGIES, OneShotStrategy
 
 

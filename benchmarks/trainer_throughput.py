@@ -19,7 +19,7 @@ from torch import nn
 from rlnas.arch import parse
 from rlnas.data import load_dataset, split_dataset
 from rlnas.evaluation.costs import count_flops
-from rlnas.evaluation.trainer import TrainConfig, train
+from rlnas.evaluation.image import TrainConfig, train
 from rlnas.nn import BuildOptions, build
 
 ARCH = "[C(32,3,1), P(2,2), C(64,3,1), P(2,2), FC(128), SM(10)]"

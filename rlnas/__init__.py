@@ -1,7 +1,6 @@
 """rlnas: neural architecture search by reinforcement learning."""
 
-from rlnas import enas_arch as _enas_arch  # noqa: F401  (registers the macro-network tokens)
-from rlnas import rnn_arch as _rnn_arch  # noqa: F401  (registers the recurrent-cell tokens)
+from rlnas import arch  # noqa: F401  (pure data: registers every notation with the parser)
 
 __version__ = "0.1.0"
 

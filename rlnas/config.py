@@ -5,20 +5,75 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ConfigError", "SearchConfig", "load_config", "parse_duration"]
+__all__ = ["ConfigError", "SearchConfig", "apply_settings", "load_config", "parse_duration"]
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A setting is invalid; the message says which and how to fix it."""
+
+
+def apply_settings(
+    cls: type[T],
+    base: T | None,
+    table: dict[str, Any],
+    *,
+    name: str,
+    exclude: Collection[str] = (),
+) -> T:
+    """``base`` (None: ``cls()``) with the settings of the TOML table ``[name]`` applied:
+    how every table of a config file (``[space]``, ``[train]``, ``[final]``) becomes its
+    frozen dataclass.
+
+    TOML lists become tuples (nested ones too); a table given for a field whose value is a
+    dataclass is applied to that value the same way. A key that is not a field of ``cls``
+    (or is in ``exclude``), or a value the dataclass refuses, is a one-line
+    :class:`ConfigError` naming it.
+
+    >>> @dataclass(frozen=True)
+    ... class Knobs:
+    ...     sizes: tuple[int, ...] = (1,)
+    ...     depth: int = 2
+    >>> apply_settings(Knobs, None, {"sizes": [3, 4]}, name="space")
+    Knobs(sizes=(3, 4), depth=2)
+    >>> apply_settings(Knobs, None, {"width": 3}, name="space")
+    Traceback (most recent call last):
+    ...
+    rlnas.config.ConfigError: unknown [space] setting(s) width; known: depth, sizes
+    """
+    base = cls() if base is None else base
+    known = {f.name for f in fields(cls)} - set(exclude)  # type: ignore[arg-type]
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown [{name}] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        current = getattr(base, key)
+        if isinstance(value, dict) and is_dataclass(current) and not isinstance(current, type):
+            value = apply_settings(type(current), current, value, name=f"{name}.{key}")
+        values[key] = _tuples(value)
+    try:
+        return replace(base, **values)  # type: ignore[type-var]
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"invalid [{name}] settings: {error}") from None
+
+
+def _tuples(value: Any) -> Any:
+    """TOML arrays as tuples, as frozen dataclasses hold them."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -50,7 +105,7 @@ class SearchConfig:
     final_epochs: int = 20
     #: How the top architectures are retrained: "search" (the search-time recipe) or
     #: "strong" (AdamW, one-cycle, label smoothing, augmentation); see
-    #: :func:`rlnas.evaluation.trainer.final_recipe`. The ``[final]`` table overrides fields.
+    #: :func:`rlnas.evaluation.image.final_recipe`. The ``[final]`` table overrides fields.
     final_recipe: str = "search"
     #: How many of the best architectures to retrain and test at the end (0: none).
     top_k: int = 3

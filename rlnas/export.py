@@ -31,8 +31,9 @@ from rlnas.data import load_dataset
 from rlnas.nn import BuildOptions, build
 from rlnas.nn.source import SourceError, network_source
 from rlnas.predict import ExportError, Manifest, Preprocessing, manifest_path
-from rlnas.runs import open_run
-from rlnas.search import build_evaluator, leaderboard, model_id, trial_seed
+from rlnas.results import trial_seed
+from rlnas.runs import leaderboard, model_id, open_run
+from rlnas.search.components import build_evaluator
 from rlnas.store import FinalRecord, Store, TrialRecord
 
 __all__ = [

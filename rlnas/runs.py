@@ -1,27 +1,28 @@
-"""Reading finished runs and training single architectures: what `rlnas show` and
-`rlnas train` call."""
+"""The read side of a run: its leaderboard, Pareto front and re-ranking (what `rlnas show`,
+the report and export read), and where its final models' weights are stored."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rlnas.arch import parse
-from rlnas.config import ConfigError, SearchConfig
+from rlnas.config import ConfigError
 from rlnas.evaluation.rewards import make_reward, needs_latency
-from rlnas.search import leaderboard, trial_seed
 from rlnas.store import FinalRecord, Store, TrialRecord
 
 __all__ = [
     "Row",
-    "TrainReport",
+    "leaderboard",
+    "model_id",
     "open_run",
     "pareto_front",
     "ranking",
     "rerank",
-    "train_architecture",
+    "rows_to_json",
 ]
 
 
@@ -75,7 +76,7 @@ def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
     """The successful architectures no other one beats on every axis: higher validation
     accuracy, fewer parameters and (when measured) lower latency. Best accuracy first.
 
-    >>> from rlnas.evaluation.result import EvalResult, TrialStatus
+    >>> from rlnas.results import EvalResult, TrialStatus
     >>> def t(i, acc, params):
     ...     result = EvalResult(TrialStatus.OK, acc, 10, params)
     ...     return TrialRecord(i, f"a{i}", (), acc, result, True)
@@ -128,63 +129,27 @@ def rows_to_json(rows: list[Row]) -> str:
     return json.dumps([asdict(r) for r in rows], indent=2)
 
 
-@dataclass(frozen=True)
-class TrainReport:
-    arch: str
-    #: Best validation accuracy (None after a final training: it trains on validation too).
-    val_acc: float | None
-    test_acc: float
-    params: int
-    flops: int
-    seconds: float
-    failed: str | None
-    #: Epochs trained and the recipe (a ``TrainConfig`` as a dict).
-    epochs: int
-    recipe: dict[str, Any]
+def leaderboard(trials: list[TrialRecord], finals: Sequence[FinalRecord] = ()) -> list[TrialRecord]:
+    """One row per architecture (its first trial): the ``finals`` first, in their rank
+    order (the search's top-k, or a shortlist's after re-ranking), then the others best
+    reward first, failures last."""
+    first: dict[str, TrialRecord] = {}
+    for trial in trials:
+        if trial.arch not in first:
+            first[trial.arch] = trial
+    chosen = {f.arch: f.rank for f in finals}
+    return sorted(
+        first.values(),
+        key=lambda t: (
+            t.arch not in chosen,
+            chosen.get(t.arch, 0),
+            not t.result.ok,
+            -t.reward,
+            t.id,
+        ),
+    )
 
 
-def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = False) -> TrainReport:
-    """Train one architecture as a search with ``config`` would, and test it.
-
-    By default as a search trains a child (the train split, ``config.epochs`` of the
-    ``[train]`` recipe), reporting its best validation accuracy; with ``final``, as a search
-    retrains its best (train+validation, ``config.final_epochs`` of ``config.final_recipe``
-    and the ``[final]`` table), so a hand-designed network can be compared with a search's
-    result under the same recipe. Both report the test accuracy of the trained model.
-    """
-    from rlnas.components import build_evaluator
-    from rlnas.evaluation.costs import count_flops, count_params
-    from rlnas.evaluation.evaluator import TrainingEvaluator
-    from rlnas.evaluation.trainer import evaluate_accuracy
-
-    arch = parse(arch_text)
-    evaluator = build_evaluator(config)
-    if not isinstance(evaluator, TrainingEvaluator):
-        raise ConfigError(
-            f"rlnas train trains image classifiers; {config.dataset} is not an image data set"
-        )
-    if arch.num_classes != evaluator.num_classes:
-        raise ConfigError(
-            f"{arch_text} ends in {arch.num_classes} classes but {config.dataset} has "
-            f"{evaluator.num_classes}; end it in SM({evaluator.num_classes})"
-        )
-    seed = trial_seed(config.seed, arch)
-    shape, build = evaluator.input_shape, evaluator.train_config.build
-    try:
-        if final:
-            params = count_params(arch, shape, evaluator.num_classes, build)
-            flops = count_flops(arch, shape, evaluator.num_classes, build)
-            score = evaluator.final(arch, seed, config.final_epochs)
-            return TrainReport(
-                str(arch), None, score.test_acc, params, flops, score.seconds, score.failed,
-                score.epochs, score.recipe,
-            )  # fmt: skip
-        result, model = evaluator.train_model(arch, seed)
-    except ValueError as error:  # the network cannot be built, e.g. a convolution after FC
-        raise ConfigError(f"cannot build {arch_text}: {error}") from None
-    s = evaluator.split
-    test = evaluate_accuracy(model, s.x_test.to(evaluator.device), s.y_test.to(evaluator.device))
-    return TrainReport(
-        str(arch), result.val_acc, test, result.params, result.flops, result.seconds,
-        result.error, result.epochs, evaluator.train_config.to_dict(),
-    )  # fmt: skip
+def model_id(arch: str) -> str:
+    """The file stem under ``RUN/models/`` of the final model of ``arch``."""
+    return hashlib.sha256(arch.encode()).hexdigest()[:12]

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlnas.evaluation.result import EvalResult, ShortlistScore
+from rlnas.results import EvalResult, ShortlistScore
 
 __all__ = ["FinalRecord", "PendingState", "PendingTrial", "Store", "StoreError", "TrialRecord"]
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from rlnas.baselines import dqn_search
 from rlnas.env import NasEnv
+from rlnas.env.baselines import dqn_search
 
 
 def test_dqn_designs_the_asked_number_of_networks_reproducibly():

@@ -16,8 +16,7 @@ from rlnas.cli import main
 from rlnas.data import load_dataset
 from rlnas.export import ExportError, export_model, load_trained, manifest_path
 from rlnas.nn import BuildOptions, build
-from rlnas.runs import open_run, ranking
-from rlnas.search import model_id
+from rlnas.runs import model_id, open_run, ranking
 from rlnas.testing import tiny_image_run
 from rlnas.testing.runs import CLASSES
 

@@ -3,7 +3,7 @@
 import pytest
 
 from rlnas.arch import ArchitectureSyntaxError, parse
-from rlnas.nsc import BAdd, BConv, BHead, leaves, node_shapes, nsc_rows
+from rlnas.arch.blockqnn import BAdd, BConv, BHead, leaves, node_shapes, nsc_rows
 
 
 def test_tokens_round_trip_and_carry_the_class_count():

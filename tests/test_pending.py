@@ -3,7 +3,7 @@
 import dataclasses
 
 from rlnas.config import SearchConfig
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.search import run_search
 from rlnas.spaces import make_space
 from rlnas.store import PendingState, PendingTrial, Store, TrialRecord

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rlnas.config import SearchConfig
-from rlnas.progress import ConsoleMonitor, remaining_seconds
+from rlnas.report.console import ConsoleMonitor, remaining_seconds
 from rlnas.search import SearchStatus, run_search
 from rlnas.spaces import make_space
 from rlnas.testing import FakeEvaluator

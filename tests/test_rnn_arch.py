@@ -5,7 +5,7 @@ import pytest
 
 import rlnas  # noqa: F401  (registers the tokens)
 from rlnas.arch import LAYER_TYPES, ArchitectureSyntaxError, parse
-from rlnas.rnn_arch import ACTIVATIONS, RnnPlan, equal_size_lstm, make_cell_node, rnn_plan
+from rlnas.arch.rnn import ACTIVATIONS, RnnPlan, equal_size_lstm, make_cell_node, rnn_plan
 
 
 def test_every_token_round_trips_through_the_grammar():

@@ -152,7 +152,7 @@ class TimeLeft(Monitor):
 
 def test_the_time_limit_counts_every_session_of_a_resumed_search(tmp_path, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("rlnas.search.time", clock)
+    monkeypatch.setattr("rlnas.search.loop.time", clock)
     config = SearchConfig(budget=1000, time_limit=10.0, seed=4, top_k=0)
     whole = dataclasses.replace(config, run_dir=str(tmp_path / "whole"))
     assert run_search(whole, evaluator=Ticking(clock)).stopped == "time limit"

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.store import FinalRecord, Store, StoreError, TrialRecord
 
 

@@ -1,5 +1,6 @@
-"""The data-set registry: digits (embedded), MNIST and Fashion-MNIST (IDX), CIFAR-10,
-``npz:PATH`` and ``folder:PATH``; deterministic splits; everything as in-memory tensors.
+"""Data sets: digits (embedded), MNIST and Fashion-MNIST (IDX), CIFAR-10, ``npz:PATH``,
+``folder:PATH``, derived tasks and text corpora; deterministic splits; everything as
+in-memory tensors.
 
 >>> ds = load_dataset("digits")
 >>> ds.input_shape, ds.num_classes
@@ -9,22 +10,16 @@
 True
 """
 
-from rlnas.data.loaders import (
-    Dataset,
-    DatasetError,
-    DatasetInfo,
-    Split,
-    list_datasets,
-    load_dataset,
-    read_idx,
-    split_dataset,
-)
+from rlnas.data.base import Dataset, DatasetError, DatasetInfo, Split, split_dataset
+from rlnas.data.images import read_idx
+from rlnas.data.registry import dataset_names, list_datasets, load_dataset
 
 __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetInfo",
     "Split",
+    "dataset_names",
     "list_datasets",
     "load_dataset",
     "read_idx",

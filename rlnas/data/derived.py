@@ -9,7 +9,8 @@ classes and/or resized, e.g. for meta-training on related tasks:
 Options may come in any order, each at most once; the result is normalised again with its
 own training mean and standard deviation.
 
->>> ds = load_derived("digits[classes=0-4,size=4]", None, download=False)
+>>> from rlnas.data import load_dataset
+>>> ds = load_dataset("digits[classes=0-4,size=4]")
 >>> ds.name, ds.input_shape, ds.num_classes
 ('digits[classes=0-4,size=4]', (1, 4, 4), 5)
 """
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from rlnas.data.loaders import Dataset, DatasetError
+from rlnas.data.base import Dataset, DatasetError
 
-__all__ = ["OPTIONS", "is_derived", "load_derived", "parse_classes", "split_names"]
+__all__ = ["OPTIONS", "derive", "is_derived", "parse_classes", "parse_derived", "split_names"]
 
 _NAME = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<options>[^\[\]]*)\]$")
 #: The options a derived name may set.
@@ -74,7 +74,13 @@ def parse_classes(spec: str) -> list[int]:
     return labels
 
 
-def _options(name: str) -> tuple[str, dict[str, str]]:
+def parse_derived(name: str) -> tuple[str, dict[str, str]]:
+    """The base data set's name and the options of a derived name; :class:`DatasetError`
+    for a malformed one.
+
+    >>> parse_derived("digits[classes=0-4,size=4]")
+    ('digits', {'classes': '0-4', 'size': '4'})
+    """
     match = _NAME.match(name)
     if not match:
         raise DatasetError(f"{name!r}: write a derived task as NAME[classes=0-4,size=14]")
@@ -90,12 +96,9 @@ def _options(name: str) -> tuple[str, dict[str, str]]:
     return match.group("base").strip(), options
 
 
-def load_derived(name: str, data_dir: str | Path | None, *, download: bool) -> Dataset:
-    """Load the base data set of ``name`` and derive the task (see the module docstring)."""
-    from rlnas.data.loaders import load_dataset
-
-    base_name, options = _options(name)
-    ds = load_dataset(base_name, data_dir, download=download)
+def derive(ds: Dataset, name: str) -> Dataset:
+    """The task ``name`` (see the module docstring) derived from its base data set ``ds``."""
+    base_name, options = parse_derived(name)
     x_train, y_train, x_test, y_test = ds.x_train, ds.y_train, ds.x_test, ds.y_test
     if "classes" in options:
         labels = parse_classes(options["classes"])

@@ -26,9 +26,19 @@ from pathlib import Path
 
 import torch
 
-from rlnas.data.loaders import SYSTEM_DIR, DatasetError, DatasetInfo
+from rlnas.data.base import DatasetError, DatasetInfo, system_dir
 
-__all__ = ["PTB_FILES", "Corpus", "is_text_dataset", "list_text_datasets", "load_corpus"]
+__all__ = [
+    "PTB_FILES",
+    "TEXT_NAMES",
+    "Corpus",
+    "is_text_dataset",
+    "list_text_datasets",
+    "load_corpus",
+]
+
+#: The text data-set names, as a user writes them.
+TEXT_NAMES = ("ptb", "text:PATH")
 
 #: The Penn Treebank layout: split name -> file name.
 PTB_FILES = {"train": "ptb.train.txt", "valid": "ptb.valid.txt", "test": "ptb.test.txt"}
@@ -111,7 +121,7 @@ def _ptb_dir(data_dir: Path | None) -> Path:
         if missing:
             raise DatasetError(f"ptb: {data_dir} has no {', '.join(missing)}; {_PTB_HOW}")
         return data_dir
-    system = SYSTEM_DIR / "ptb"
+    system = system_dir() / "ptb"
     if all((system / f).is_file() for f in PTB_FILES.values()):
         return system
     raise DatasetError(f"ptb: no data directory given and none in {system}; {_PTB_HOW}")

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlnas.arch import Architecture
-from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore
+from rlnas.evaluation.pruning import StopRule
+from rlnas.results import EvalResult, FinalScore, ShortlistScore
 
 if TYPE_CHECKING:
-    from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
+    from rlnas.results import SharedTrainConfig, SharedWeights
     from rlnas.spaces.base import SearchSpace
 
 __all__ = ["Evaluator"]
@@ -36,6 +36,9 @@ class Evaluator(ABC):
     #: The kind of data it trains on ("image", "text"), which a space's models must take;
     #: None: any (e.g. the fake evaluator).
     modality: str | None = None
+    #: Capability: :meth:`shortlist_score` measures more faithfully than :meth:`evaluate`
+    #: (e.g. longer, on all the training data), so a search may re-rank its best with it.
+    can_shortlist: bool = False
 
     @property
     @abstractmethod
@@ -44,7 +47,7 @@ class Evaluator(ABC):
 
     @abstractmethod
     def evaluate(
-        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+        self, arch: Architecture, seed: int, *, prune: StopRule | None = None
     ) -> EvalResult:
         """Train and measure ``arch``; deterministic for a given seed (and rule). With
         ``prune``, training stops once the rule says the curve cannot reach the top-k, and
@@ -66,8 +69,8 @@ class Evaluator(ABC):
     def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
         """Train ``arch`` as :meth:`final` does but on the training split only, for
         ``epochs``, and score it on the validation split: how a search re-ranks its
-        shortlist without touching test. Raises :class:`ValueError` when the evaluator
-        cannot (the default)."""
+        shortlist without touching test. Evaluators that can set :attr:`can_shortlist`;
+        the default raises :class:`ValueError`."""
         raise ValueError(
             f"{type(self).__name__} cannot re-rank a shortlist; run without --shortlist"
         )

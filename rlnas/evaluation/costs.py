@@ -2,7 +2,7 @@
 architecture alone), and measured latency.
 
 The analytic counts follow the modules :func:`rlnas.nn.build` makes, layer by layer, via
-the shapes of :mod:`rlnas.nn.shapes`, so they need no network to be built:
+the shapes of :mod:`rlnas.arch.shapes`, so they need no network to be built:
 
 >>> from rlnas.arch import parse
 >>> arch = parse("[C(8,3,1), P(2,2), FC(16), SM(10)]")
@@ -29,8 +29,7 @@ import torch
 from torch import nn
 
 from rlnas.arch import GAP, Architecture, Layer
-from rlnas.nn.options import BuildOptions
-from rlnas.nn.shapes import (
+from rlnas.arch.shapes import (
     Shape,
     check_num_classes,
     layer_macs,
@@ -38,6 +37,7 @@ from rlnas.nn.shapes import (
     layer_shapes,
     numel,
 )
+from rlnas.nn.options import BuildOptions
 
 __all__ = [
     "Latency",

@@ -1,19 +1,27 @@
-"""Early stopping of hopeless trials from their partial learning curves.
+"""Early stopping of trials from their partial learning curves: the rules an evaluator
+checks after every epoch (``rule.should_stop(epoch, curve)``, epoch 0-based).
 
-A conservative, empirical performance predictor in the spirit of Baker et al. 2017
-("Accelerating Neural Architecture Search using Performance Prediction"): from the
-finished trials we know how much a learning curve still gained after each epoch; a
-running trial is stopped when even the largest gain seen so far (times ``slack``, plus
-``margin``) could not lift its best validation accuracy to the current k-th best. Until
-``min_trials`` curves have finished, nothing is stopped.
+:class:`PruneRule` (``--prune``): a conservative, empirical predictor in the spirit of
+Baker et al. 2017 ("Accelerating Neural Architecture Search using Performance
+Prediction"): from the finished trials we know how much a learning curve still gained
+after each epoch; a running trial is stopped when even the largest gain seen so far
+(times ``slack``, plus ``margin``) could not lift its best validation accuracy to the
+current k-th best. Until ``min_trials`` curves have finished, nothing is stopped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["PruneRule", "make_rule"]
+__all__ = ["PruneRule", "StopRule", "make_rule"]
+
+
+class StopRule(Protocol):
+    """What an evaluator asks after each epoch: stop training here?"""
+
+    def should_stop(self, epoch: int, curve: Sequence[float]) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.results import EvalResult, TrialStatus
 
 __all__ = [
     "REWARDS",

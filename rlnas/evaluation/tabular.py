@@ -18,8 +18,8 @@ from typing import Any
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore, TrialStatus
+from rlnas.evaluation.pruning import StopRule
+from rlnas.results import EvalResult, FinalScore, TrialStatus
 
 __all__ = ["TABLE_DIR", "TabularEvaluator", "load_table", "table_names"]
 
@@ -72,7 +72,7 @@ class TabularEvaluator(Evaluator):
         return entry
 
     def evaluate(
-        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+        self, arch: Architecture, seed: int, *, prune: StopRule | None = None
     ) -> EvalResult:
         """The recorded run; with ``prune``, the curve cut where the rule stops it and the
         seconds scaled to the epochs trained."""

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlnas.config import ConfigError
 from rlnas.executors.base import (
     Executor,
+    ExecutorError,
     InlineExecutor,
     RemoteTraceback,
     WorkerLost,
@@ -36,6 +36,7 @@ from rlnas.executors.local import ProcessExecutor, assign_gpus, usable_cpus
 __all__ = [
     "EXECUTORS",
     "Executor",
+    "ExecutorError",
     "InlineExecutor",
     "ProcessExecutor",
     "RayExecutor",
@@ -86,7 +87,7 @@ def make_executor(
             carrier, workers=workers, address=ray_address, cpus_per_trial=cpus_per_trial,
             gpus_per_trial=gpus_per_trial, threads=threads,
         )  # fmt: skip
-    raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    raise ExecutorError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
 
 
 def _local_gpus(device: str) -> int:

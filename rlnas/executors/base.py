@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "Executor",
+    "ExecutorError",
     "InlineExecutor",
     "RemoteTraceback",
     "WorkerLost",
@@ -20,6 +21,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class ExecutorError(ValueError):
+    """An executor cannot be made as asked (an unknown name, Ray missing, a cluster out of
+    reach); the message says how to fix it."""
 
 
 class WorkerLost(RuntimeError):

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from rlnas.config import ConfigError
-from rlnas.executors.base import Executor, WorkerLost
+from rlnas.executors.base import Executor, ExecutorError, WorkerLost
 
 __all__ = ["RayExecutor", "import_ray"]
 
@@ -18,11 +17,11 @@ T = TypeVar("T")
 
 
 def import_ray() -> Any:
-    """The ``ray`` module, or a :class:`ConfigError` saying how to install it."""
+    """The ``ray`` module, or a :class:`ExecutorError` saying how to install it."""
     try:
         import ray
     except ImportError:
-        raise ConfigError(
+        raise ExecutorError(
             "--executor ray needs Ray, which is not installed: pip install 'rlnas[ray]'"
         ) from None
     return ray
@@ -88,7 +87,7 @@ class RayExecutor(Executor):
                     logging_level=logging.WARNING,
                 )  # fmt: skip
             except (ConnectionError, ValueError, RuntimeError) as error:
-                raise ConfigError(f"cannot reach the Ray cluster at {address}: {error}") from None
+                raise ExecutorError(f"cannot reach the Ray cluster at {address}: {error}") from None
         resources = ray.cluster_resources()
         if workers is None:
             workers = int(resources.get("CPU", 1) // cpus_per_trial)

@@ -1,4 +1,4 @@
-"""The builder of BlockQNN networks (``family = "blockqnn"``, tokens in :mod:`rlnas.nsc`).
+"""The builder of BlockQNN networks (``family = "blockqnn"``, tokens in :mod:`rlnas.arch.blockqnn`).
 
 Node 0 is the input; each layer reads the nodes its offsets point to and adds one node:
 
@@ -29,10 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from rlnas.arch import Architecture
-from rlnas.nn.build import register_builder
-from rlnas.nn.options import BuildOptions
-from rlnas.nn.shapes import conv_padding, numel
-from rlnas.nsc import (
+from rlnas.arch.blockqnn import (
     FAMILY,
     BAdd,
     BAvgPool,
@@ -47,6 +44,9 @@ from rlnas.nsc import (
     node_shapes,
     sources,
 )
+from rlnas.arch.shapes import conv_padding, numel
+from rlnas.nn.build import register_builder
+from rlnas.nn.options import BuildOptions
 
 __all__ = ["BlockQNNNetwork", "build_blockqnn"]
 

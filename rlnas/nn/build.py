@@ -10,7 +10,7 @@ Each layer of the architecture becomes one named :class:`Block` of the returned
 - ``GAP(n)``: 1x1 Conv2d to n channels -> global average pooling -> Flatten
 
 followed by Dropout where :meth:`BuildOptions.dropout_rates` puts one. All sizes come from
-:mod:`rlnas.nn.shapes`, so every block's output side equals
+:mod:`rlnas.arch.shapes`, so every block's output side equals
 :meth:`rlnas.arch.Layer.output_size`.
 
 >>> import torch
@@ -30,8 +30,7 @@ from collections.abc import Callable, Sequence
 from torch import Tensor, nn
 
 from rlnas.arch import FC, GAP, Architecture, Conv, Layer, Pool, Softmax
-from rlnas.nn.options import BuildOptions
-from rlnas.nn.shapes import (
+from rlnas.arch.shapes import (
     Shape,
     check_num_classes,
     conv_padding,
@@ -39,6 +38,7 @@ from rlnas.nn.shapes import (
     numel,
     pool_window,
 )
+from rlnas.nn.options import BuildOptions
 
 __all__ = ["BUILDERS", "Block", "BuildOptions", "Network", "build", "register_builder"]
 
@@ -106,7 +106,7 @@ def build(
     the builder registered for ``arch.family``. Raises :class:`ValueError` if
     ``num_classes`` is not the terminal layer's class count, if ``input_shape`` is not
     three positive ints, if a Conv, Pool or GAP layer follows an FC layer, or if a pooling
-    window would fall outside its input (see :func:`rlnas.nn.shapes.pool_window`).
+    window would fall outside its input (see :func:`rlnas.arch.shapes.pool_window`).
     """
     options = BuildOptions() if options is None else options
     if arch.family != "chain":

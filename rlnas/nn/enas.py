@@ -34,7 +34,7 @@ from typing import Any, cast
 from torch import Tensor, nn
 
 from rlnas.arch import Architecture
-from rlnas.enas_arch import EnasPlan, make_node, plan
+from rlnas.arch.enas import EnasPlan, make_node, plan
 from rlnas.nn.build import register_builder
 from rlnas.nn.options import BuildOptions
 from rlnas.nn.supernet import register_supernet

@@ -1,7 +1,7 @@
 """Recurrent language models: ENAS's searched cell as a drop-in recurrent layer, the LSTM
 baseline, and the super-network that holds every node's matrices with shared weights.
 
-:class:`CellRNN` runs a cell of :mod:`rlnas.rnn_arch` over a sequence the way
+:class:`CellRNN` runs a cell of :mod:`rlnas.arch.rnn` over a sequence the way
 ``nn.RNN``/``nn.GRU`` do (one layer, sequence first): ``(T, B, input_size)`` and an
 optional state ``(1, B, hidden_size)`` in, the outputs ``(T, B, hidden_size)`` and the
 last state ``(1, B, hidden_size)`` out. Its parameters are
@@ -33,9 +33,9 @@ import torch
 from torch import Tensor, nn
 
 from rlnas.arch import Architecture
+from rlnas.arch.rnn import CellNode, RnnPlan, rnn_plan
 from rlnas.nn.build import register_builder
 from rlnas.nn.options import BuildOptions
-from rlnas.rnn_arch import CellNode, RnnPlan, rnn_plan
 
 __all__ = ["CellRNN", "LanguageModel", "RnnSuperNet", "build_rnn", "edge_name"]
 

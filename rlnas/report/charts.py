@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlnas.report.data import RunData, numeric_info_keys, pareto_front, running_best
-from rlnas.search import leaderboard
+from rlnas.runs import leaderboard
 from rlnas.store import TrialRecord
 
 __all__ = ["PALETTE", "Chart", "Series", "build_charts"]

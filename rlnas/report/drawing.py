@@ -3,7 +3,7 @@
 How the layers are found depends on the family, and degrades gracefully:
 
 1. a describer registered for the family (``chain``: MetaQNN's layers, with shapes from
-   :func:`rlnas.nn.shapes.output_shapes`, no torch needed);
+   :func:`rlnas.arch.shapes.output_shapes`, no torch needed);
 2. else the built network: one box per top-level module, with the shape a zero image
    takes through it (families with skips or branches get their blocks drawn in order);
 3. else one box per layer of the architecture string, without shapes.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from html import escape
 
 from rlnas.arch import FC, GAP, Architecture, Conv, Layer, Pool, Softmax, parse
+from rlnas.arch.shapes import Shape, output_shapes
 from rlnas.nn.options import BuildOptions
-from rlnas.nn.shapes import Shape, output_shapes
 
 __all__ = ["DESCRIBERS", "LayerBox", "describe", "draw_svg", "register_describer"]
 

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from rlnas.config import SearchConfig
 from rlnas.report.page import write_report
-from rlnas.search import Monitor, SearchStatus, SearchSummary
+from rlnas.search.monitor import Monitor, SearchStatus, SearchSummary
 from rlnas.store import FinalRecord, TrialRecord
 
 __all__ = ["ReportMonitor"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rlnas.config import apply_settings
 from rlnas.spaces.base import LinkDecision, SearchSpace
 from rlnas.spaces.enas_macro import EnasMacroConfig, EnasMacroSpace, EnasMacroState
 from rlnas.spaces.metaqnn import PRESETS, MetaQNNConfig, MetaQNNSpace, MetaQNNState
@@ -41,7 +42,7 @@ def _metaqnn(name: str) -> SpaceFactory:
     def factory(
         *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
     ) -> SearchSpace[Any]:
-        config = MetaQNNConfig.from_dict(PRESETS[name], overrides)
+        config = apply_settings(MetaQNNConfig, PRESETS[name], overrides, name="space")
         return MetaQNNSpace(
             config, image_size=min(input_shape[1:]), num_classes=num_classes, name=name,
             input_shape=input_shape,
@@ -64,7 +65,7 @@ def _blockqnn(name: str) -> SpaceFactory:
     def factory(
         *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
     ) -> SearchSpace[Any]:
-        config = BlockQNNConfig.from_dict(BLOCKQNN_PRESETS[name], overrides)
+        config = apply_settings(BlockQNNConfig, BLOCKQNN_PRESETS[name], overrides, name="space")
         return BlockQNNSpace(config, input_shape=input_shape, num_classes=num_classes, name=name)
 
     return factory
@@ -77,7 +78,7 @@ for _name in BLOCKQNN_PRESETS:
 def _enas_macro(
     *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
 ) -> SearchSpace[Any]:
-    config = EnasMacroConfig.from_dict(overrides)
+    config = apply_settings(EnasMacroConfig, None, overrides, name="space")
     return EnasMacroSpace(config, image_size=min(input_shape[1:]), num_classes=num_classes)
 
 
@@ -90,7 +91,8 @@ def _rnn_cell(
     *, input_shape: tuple[int, int, int], num_classes: int, overrides: dict[str, Any]
 ) -> SearchSpace[Any]:
     # a language model's classes are its vocabulary; it has no image shape
-    return RnnCellSpace(RnnCellConfig.from_dict(overrides), vocab_size=num_classes)
+    config = apply_settings(RnnCellConfig, None, overrides, name="space")
+    return RnnCellSpace(config, vocab_size=num_classes)
 
 
 register_space("rnn-cell", _rnn_cell)

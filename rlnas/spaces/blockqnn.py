@@ -2,7 +2,7 @@
 (Robles & Vanschoren 2019): a whole network of at most ``max_layers`` layers, the terminal
 included, designed layer by layer.
 
-Each action appends one layer (see :mod:`rlnas.nsc` for the tokens): convolution with
+Each action appends one layer (see :mod:`rlnas.arch.blockqnn` for the tokens): convolution with
 kernel in ``kernels`` (ReLU-conv-BN, ``filters`` filters), max or average pooling with
 window in ``pools``, identity, add, concat, or the terminal classification head. Two
 variants:
@@ -21,14 +21,14 @@ encoded as (type, kernel, pred1[, pred2 in the multi-branch variant]), flattened
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from rlnas.arch import Architecture
-from rlnas.nsc import (
+from rlnas.arch.blockqnn import (
     NSC_TYPES,
     BAdd,
     BAvgPool,
@@ -81,23 +81,6 @@ class BlockQNNConfig:
             )
         if not isinstance(self.multi_branch, bool):
             raise ValueError("space.multi_branch must be true or false")
-
-    @classmethod
-    def from_dict(cls, base: BlockQNNConfig, values: dict[str, Any]) -> BlockQNNConfig:
-        """``base`` with ``values`` (e.g. a TOML table) applied; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown space setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        converted: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
-        }
-        try:
-            return replace(base, **converted)
-        except TypeError as error:
-            raise ValueError(f"invalid space setting: {error}") from None
 
 
 PRESETS: dict[str, BlockQNNConfig] = {

@@ -13,7 +13,7 @@ These yes/no steps are :class:`~rlnas.spaces.base.LinkDecision` steps, so a cont
 with Zoph & Le's anchor-point attention can compute them as one sigmoid per earlier node,
 while tabular or random strategies see two ordinary actions. The architecture is
 ``[STEM(w0), node, ..., RED(w1), node, ..., HEAD(classes)]`` in the grammar of
-:mod:`rlnas.enas_arch`.
+:mod:`rlnas.arch.enas`.
 
 >>> space = EnasMacroSpace(EnasMacroConfig(num_layers=3), image_size=8, num_classes=10)
 >>> space.vocabulary
@@ -26,13 +26,13 @@ while tabular or random strategies see two ordinary actions. The architecture is
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from rlnas.arch import Architecture, Layer
-from rlnas.enas_arch import OPS, Head, Reduce, Stem, make_node, plan
+from rlnas.arch.enas import OPS, Head, Reduce, Stem, make_node, plan
 from rlnas.spaces.base import LinkDecision, SearchSpace
 
 __all__ = ["EnasMacroConfig", "EnasMacroSpace", "EnasMacroState"]
@@ -68,23 +68,6 @@ class EnasMacroConfig:
                 make_node(op)
             except ValueError as error:
                 raise ValueError(f"space.ops: {error}") from None
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> EnasMacroConfig:
-        """The defaults with ``values`` (e.g. a TOML table) applied; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown space setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        converted: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
-        }
-        try:
-            return replace(cls(), **converted)
-        except TypeError as error:
-            raise ValueError(f"invalid space setting: {error}") from None
 
     def stage(self, node: int) -> int:
         """The stage of node ``node`` (0-based): stages split the nodes evenly."""

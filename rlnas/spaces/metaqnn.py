@@ -24,13 +24,13 @@ completions of each state are a small Pareto set, computed once per state abstra
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from rlnas.arch import FC, GAP, Architecture, Conv, Layer, Pool, Softmax
-from rlnas.nn.shapes import Shape, layer_macs, layer_output, layer_params
+from rlnas.arch.shapes import Shape, layer_macs, layer_output, layer_params
 from rlnas.spaces.base import SearchSpace
 
 __all__ = ["PRESETS", "MetaQNNConfig", "MetaQNNSpace", "MetaQNNState"]
@@ -94,25 +94,6 @@ class MetaQNNConfig:
                 "space.size_bins must be [lowest size, value] pairs, largest first, "
                 "the last from 1 or 0"
             )
-
-    @classmethod
-    def from_dict(cls, base: MetaQNNConfig, values: dict[str, Any]) -> MetaQNNConfig:
-        """``base`` with ``values`` (e.g. a TOML table) applied; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown space setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        converted: dict[str, Any] = {}
-        for key, value in values.items():
-            if isinstance(value, list):
-                value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-            converted[key] = value
-        try:
-            return replace(base, **converted)
-        except TypeError as error:
-            raise ValueError(f"invalid space setting: {error}") from None
 
     def size_bin(self, size: int) -> int:
         for low, value in self.size_bins:

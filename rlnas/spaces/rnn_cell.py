@@ -7,7 +7,7 @@ later node ``i`` takes two actions, in ENAS's order:
 * which earlier node it reads (``from1`` .. ``from{i-1}``), then
 * its activation (``tanh``, ``relu``, ``sigmoid``, ``identity`` by default).
 
-The cell's output is the mean of its loose ends (see :mod:`rlnas.rnn_arch`). The
+The cell's output is the mean of its loose ends (see :mod:`rlnas.arch.rnn`). The
 architecture is ``[CELL(e,h), node, ..., LM(vocab)]``; every cell of a space has the same
 parameter count, since each node owns one pair of matrices whatever it chooses.
 
@@ -23,13 +23,13 @@ parameter count, since each node owns one pair of matrices whatever it chooses.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from rlnas.arch import Architecture
-from rlnas.rnn_arch import ACTIVATIONS, lm_architecture, make_cell_node, rnn_plan
+from rlnas.arch.rnn import ACTIVATIONS, lm_architecture, make_cell_node, rnn_plan
 from rlnas.spaces.base import SearchSpace
 
 __all__ = ["RnnCellConfig", "RnnCellSpace", "RnnCellState"]
@@ -59,23 +59,6 @@ class RnnCellConfig:
                 make_cell_node(activation, 0)
             except ValueError as error:
                 raise ValueError(f"space.activations: {error}") from None
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RnnCellConfig:
-        """The defaults with ``values`` (e.g. a TOML table) applied; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown space setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        converted: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
-        }
-        try:
-            return replace(cls(), **converted)
-        except TypeError as error:
-            raise ValueError(f"invalid space setting: {error}") from None
 
 
 @dataclass(frozen=True)

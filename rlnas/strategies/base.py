@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlnas.arch import Architecture
-from rlnas.evaluation.result import EvalResult
-from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
+from rlnas.results import EvalResult, SharedTrainConfig, SharedWeights
 from rlnas.spaces.base import SearchSpace
 
 __all__ = ["Feedback", "OneShotStrategy", "PhaseReport", "Proposal", "Strategy"]

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from rlnas.arch import Architecture
-from rlnas.evaluation.shared import SharedTrainConfig, SharedWeights
+from rlnas.results import SharedTrainConfig, SharedWeights
 from rlnas.spaces.base import SearchSpace
 from rlnas.strategies.base import Feedback, OneShotStrategy, PhaseReport, Proposal
 from rlnas.strategies.controller import Controller, PolicyGradient
@@ -51,7 +51,7 @@ class ENAS(OneShotStrategy):
     :class:`~rlnas.strategies.controller.PolicyGradient`. Ranking: ``num_candidates``
     samples (more if the budget asks for more), each scored on ``rank_batches``
     validation batches. Shared weights: the ``child_*`` fields of
-    :class:`~rlnas.evaluation.shared.SharedTrainConfig`; those left unset take the
+    :class:`~rlnas.results.SharedTrainConfig`; those left unset take the
     evaluator's defaults for its data (images: ENAS's CNN settings, the dataclass's
     defaults; text: ENAS's recurrent-cell settings).
     """

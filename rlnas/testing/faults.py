@@ -11,8 +11,8 @@ from pathlib import Path
 
 from rlnas.arch import Architecture
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.pruning import PruneRule
-from rlnas.evaluation.result import EvalResult, FinalScore, ShortlistScore
+from rlnas.evaluation.pruning import StopRule
+from rlnas.results import EvalResult, FinalScore, ShortlistScore
 
 __all__ = ["FaultyEvaluator"]
 
@@ -74,7 +74,7 @@ class FaultyEvaluator(Evaluator):
                 n += 1
 
     def evaluate(
-        self, arch: Architecture, seed: int, *, prune: PruneRule | None = None
+        self, arch: Architecture, seed: int, *, prune: StopRule | None = None
     ) -> EvalResult:
         attempt = self._mark(arch)
         fate = self.fate(arch)

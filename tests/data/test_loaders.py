@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlnas.data import DatasetError, list_datasets, load_dataset, loaders, read_idx, split_dataset
+from rlnas.data import DatasetError, images, list_datasets, load_dataset, read_idx, split_dataset
 
 
 def write_idx(path: Path, array: np.ndarray, *, gz: bool = False) -> None:
@@ -32,7 +32,7 @@ def write_mnist(folder: Path, *, gz: bool = False, n: int = 40, m: int = 20) -> 
 
 @pytest.fixture(autouse=True)
 def no_system_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(loaders, "SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setenv("RLNAS_SYSTEM_DATA", str(tmp_path / "system"))
 
 
 def test_digits_shapes_normalisation_and_fixed_test_split():
@@ -102,7 +102,7 @@ def test_missing_data_set_says_where_it_looked_and_how_to_get_it(tmp_path, monke
     def fail(*args):
         raise AssertionError("no download unless asked")
 
-    monkeypatch.setattr(loaders, "_torchvision", fail)
+    monkeypatch.setattr(images, "_torchvision", fail)
     with pytest.raises(DatasetError) as info:
         load_dataset("fashion-mnist", tmp_path)
     message = str(info.value)
@@ -113,7 +113,7 @@ def test_missing_data_set_says_where_it_looked_and_how_to_get_it(tmp_path, monke
 
 def test_download_goes_through_torchvision_only_when_asked(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(loaders, "_torchvision", lambda name, d: calls.append(name) or "ds")
+    monkeypatch.setattr(images, "_torchvision", lambda name, d: calls.append(name) or "ds")
     assert load_dataset("mnist", tmp_path, download=True) == "ds"
     assert calls == ["mnist"]
 
@@ -171,6 +171,6 @@ def test_image_folder(tmp_path):
     reason="dataset-fashion-mnist not installed",
 )
 def test_real_fashion_mnist(monkeypatch):
-    monkeypatch.setattr(loaders, "SYSTEM_DIR", Path("/usr/share/datasets"))
+    monkeypatch.delenv("RLNAS_SYSTEM_DATA")
     ds = load_dataset("fashion-mnist")
     assert (len(ds.x_train), len(ds.x_test), ds.num_classes) == (60000, 10000, 10)

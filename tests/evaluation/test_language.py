@@ -10,13 +10,17 @@ import pytest
 import torch
 
 from rlnas.arch import parse
-from rlnas.evaluation.language import LanguageModelEvaluator, TextSpec
-from rlnas.evaluation.lm_trainer import LMTrainConfig, batchify, perplexity
-from rlnas.evaluation.result import TrialStatus
-from rlnas.evaluation.shared import SharedTrainConfig
+from rlnas.arch.rnn import equal_size_lstm, rnn_plan
+from rlnas.evaluation.text import (
+    LanguageModelEvaluator,
+    LMTrainConfig,
+    TextSpec,
+    batchify,
+    perplexity,
+)
 from rlnas.nn import build
 from rlnas.nn.options import BuildOptions
-from rlnas.rnn_arch import equal_size_lstm, rnn_plan
+from rlnas.results import SharedTrainConfig, TrialStatus
 from rlnas.spaces import make_space
 from rlnas.testing import write_ptb, write_text
 

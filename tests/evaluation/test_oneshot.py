@@ -8,10 +8,8 @@ import pytest
 import torch
 
 from rlnas.config import SearchConfig
-from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
-from rlnas.evaluation.oneshot import SupernetWeights
-from rlnas.evaluation.shared import SharedTrainConfig
-from rlnas.evaluation.trainer import TrainConfig
+from rlnas.evaluation.image import DataSpec, SupernetWeights, TrainConfig, TrainingEvaluator
+from rlnas.results import SharedTrainConfig
 from rlnas.search import run_search
 from rlnas.spaces import make_space
 from rlnas.store import Store

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from rlnas.config import ConfigError, SearchConfig
-from rlnas.evaluation.result import EvalResult, TrialStatus
 from rlnas.evaluation.rewards import MnasReward, PenalizedReward, make_reward, needs_latency
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.search import run_search
 from rlnas.spaces import make_space
 from rlnas.testing import FakeEvaluator

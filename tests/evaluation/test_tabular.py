@@ -10,7 +10,8 @@ import pytest
 from rlnas.arch import parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.tabular import TabularEvaluator, load_table
-from rlnas.search import leaderboard, run_search
+from rlnas.runs import leaderboard
+from rlnas.search import run_search
 from rlnas.spaces import make_space
 from rlnas.strategies import STRATEGIES, OneShotStrategy
 

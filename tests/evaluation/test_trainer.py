@@ -10,9 +10,10 @@ import torch
 from rlnas.arch import parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.data import load_dataset, split_dataset
-from rlnas.evaluation.evaluator import DataSpec, TrainingEvaluator
-from rlnas.evaluation.trainer import (
+from rlnas.evaluation.image import (
+    DataSpec,
     TrainConfig,
+    TrainingEvaluator,
     augment_batch,
     evaluate_accuracy,
     final_recipe,
@@ -120,13 +121,13 @@ def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
     assert recipe["optimizer"] == "adamw" and recipe["schedule"] == "onecycle"
     assert recipe["label_smoothing"] == 0.05 and recipe["epochs"] == 1
     evaluator = TrainingEvaluator(DataSpec(subset=300))
-    full = evaluator._final_split()
+    full = evaluator.full_data()
     assert len(full.x_train) + len(full.x_val) == len(load_dataset("digits").x_train)
     assert len(evaluator.split.x_train) + len(evaluator.split.x_val) < 310
-    assert evaluator._final_split() is full  # loaded once per process
+    assert evaluator.full_data() is full  # loaded once per process
     copy = pickle.loads(pickle.dumps(evaluator))  # what a worker gets: not the full data
-    assert copy._full_split is None
-    assert torch.equal(copy._final_split().x_train, full.x_train)
+    assert copy._full is None
+    assert torch.equal(copy.full_data().x_train, full.x_train)
     with pytest.raises(ConfigError, match="unknown final recipe"):
         run_search(replace(config, final_recipe="best", run_dir=str(tmp_path / "x")))
     with pytest.raises(ConfigError, match=r"unknown \[final\] setting"):
@@ -142,7 +143,7 @@ def test_a_shortlist_score_trains_on_all_the_training_split_and_scores_validatio
     assert score == replace(
         evaluator.shortlist_score(arch, seed=3, epochs=2), seconds=score.seconds
     )
-    full = evaluator._final_split()  # all of it, not the search's 300 images
+    full = evaluator.full_data()  # all of it, not the search's 300 images
     again = train(
         arch, (full.x_train, full.y_train), (full.x_val, full.y_val), num_classes=10,
         config=replace(evaluator.final_config, epochs=2), seed=3,

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from rlnas.arch import parse
+from rlnas.arch.blockqnn import node_shapes
 from rlnas.evaluation.costs import count_params
 from rlnas.nn import BuildOptions, build
-from rlnas.nsc import node_shapes
 from rlnas.spaces import make_space
 
 

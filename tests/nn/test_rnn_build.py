@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from rlnas.arch import parse
+from rlnas.arch.rnn import equal_size_lstm, rnn_plan
 from rlnas.nn import build
 from rlnas.nn.options import BuildOptions
 from rlnas.nn.rnn import CellRNN, LanguageModel, RnnSuperNet
-from rlnas.rnn_arch import equal_size_lstm, rnn_plan
 from rlnas.spaces import make_space
 
 VOCAB = 11

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from rlnas.arch import Layer, parse, register_layer
+from rlnas.arch.shapes import output_shapes
 from rlnas.nn.build import register_builder
-from rlnas.nn.shapes import output_shapes
 from rlnas.report.drawing import describe, draw_svg, format_shape
 
 

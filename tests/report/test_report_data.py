@@ -5,8 +5,8 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rlnas.evaluation.result import EvalResult, TrialStatus
 from rlnas.report.data import numeric_info_keys, pareto_front, running_best
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.store import TrialRecord
 
 points = st.lists(st.tuples(st.integers(1, 20), st.integers(0, 20)), min_size=0, max_size=30)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlnas.arch import Architecture, parse
-from rlnas.nsc import BHead, BlockLayer, leaves, node_shapes
+from rlnas.arch.blockqnn import BHead, BlockLayer, leaves, node_shapes
 from rlnas.spaces import make_space
 
 
@@ -106,7 +106,7 @@ def test_settings_override_and_reject_unknown_keys():
     assert space.horizon == 4
     assert all(len(a) <= 4 for a in space.architectures())
     assert all(isinstance(layer, BlockLayer) for layer in space.vocabulary)
-    with pytest.raises(ValueError, match="unknown space setting"):
+    with pytest.raises(ValueError, match=r"unknown \[space\] setting"):
         make_space("blockqnn", input_shape=(1, 8, 8), num_classes=10, overrides={"depth": 3})
     with pytest.raises(ValueError, match="head_units"):
         make_space("blockqnn", input_shape=(1, 8, 8), num_classes=10, overrides={"head_units": -1})

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlnas.arch import ArchitectureSyntaxError, parse
-from rlnas.enas_arch import AvgPoolNode, Head, Reduce, Stem, plan
+from rlnas.arch.enas import AvgPoolNode, Head, Reduce, Stem, plan
 from rlnas.spaces import EnasMacroSpace, make_space
 from rlnas.spaces.enas_macro import EnasMacroConfig
 
@@ -110,7 +110,7 @@ def test_encode_is_fixed_length_and_tells_states_apart():
         ({"filters": [8, 16, 32], "num_layers": 2}, "every stage needs at least one node"),
         ({"ops": ["conv4"]}, "odd kernel"),
         ({"ops": ["dil3"]}, "unknown operation"),
-        ({"width": 3}, "unknown space setting"),
+        ({"width": 3}, r"unknown \[space\] setting"),
     ],
 )
 def test_bad_space_settings_say_what_is_wrong(settings, message):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlnas.arch import parse
-from rlnas.config import ConfigError, SearchConfig
+from rlnas.config import ConfigError, SearchConfig, apply_settings
 from rlnas.evaluation.costs import count_flops, count_params
 from rlnas.nn import BuildOptions
 from rlnas.search import run_search
@@ -32,8 +32,9 @@ def test_limited_space_is_exactly_the_models_within_the_limits(shape, batch_norm
     max_params = params[int(quantiles[0] * (len(params) - 1))]
     max_flops = flops[int(quantiles[1] * (len(flops) - 1))]
     limited = MetaQNNSpace(
-        MetaQNNConfig.from_dict(
-            cfg, {"max_params": max_params, "max_flops": max_flops, "batch_norm": batch_norm}
+        apply_settings(
+            MetaQNNConfig, cfg, {"max_params": max_params, "max_flops": max_flops,
+            "batch_norm": batch_norm}, name="space",
         ),
         image_size=min(shape[1:]), num_classes=10, input_shape=shape,
     )  # fmt: skip

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rlnas.arch import FC, GAP, Conv, Pool, Softmax
+from rlnas.config import apply_settings
 from rlnas.spaces import MetaQNNConfig, make_space
 from rlnas.spaces.metaqnn import PRESETS
 
@@ -137,9 +138,9 @@ def test_encode_is_fixed_length():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [({"filters": []}, "filters"), ({"max_depth": -1}, "max_depth"),
-     ({"bogus": 1}, "unknown space setting"), ({"terminals": ["maybe"]}, "terminals"),
+     ({"bogus": 1}, r"unknown \[space\] setting"), ({"terminals": ["maybe"]}, "terminals"),
      ({"pools": [[2]]}, "pools")],
 )  # fmt: skip
 def test_invalid_settings_are_rejected_by_name(overrides, message):
     with pytest.raises(ValueError, match=message):
-        MetaQNNConfig.from_dict(PRESETS["metaqnn"], overrides)
+        apply_settings(MetaQNNConfig, PRESETS["metaqnn"], overrides, name="space")

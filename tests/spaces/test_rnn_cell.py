@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from rlnas.arch import parse
-from rlnas.rnn_arch import rnn_plan
+from rlnas.arch.rnn import rnn_plan
+from rlnas.config import apply_settings
 from rlnas.spaces import RnnCellConfig, RnnCellSpace, make_space
 from rlnas.strategies import Feedback, make_strategy
 from rlnas.testing import FakeEvaluator
@@ -71,12 +72,12 @@ def test_cells_of_other_spaces_are_not_contained():
         ({"hidden_size": 2.5}, "hidden_size must be a positive integer"),
         ({"activations": ["tanh", "gelu"]}, "unknown activation 'gelu'"),
         ({"activations": []}, "non-empty list"),
-        ({"nodes": 3}, r"unknown space setting\(s\) nodes; known: activations"),
+        ({"nodes": 3}, r"unknown \[space\] setting\(s\) nodes; known: activations"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(values, message):
     with pytest.raises(ValueError, match=message):
-        RnnCellConfig.from_dict(values)
+        apply_settings(RnnCellConfig, None, values, name="space")
 
 
 def test_defaults_and_config():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.spaces import make_space
 from rlnas.strategies import Feedback, RegularizedEvolution
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rlnas.arch import parse
-from rlnas.meta import MetaTask, meta_train
+from rlnas.search.meta import MetaTask, meta_train
 from rlnas.spaces import make_space
 from rlnas.strategies import Feedback, MetaA2C, make_strategy
 from rlnas.strategies.meta_a2c import save_policy

@@ -1,7 +1,7 @@
 import pytest
 
 from rlnas.arch import Conv, Softmax
-from rlnas.evaluation.result import EvalResult, TrialStatus
+from rlnas.results import EvalResult, TrialStatus
 from rlnas.spaces import make_space
 from rlnas.strategies import EpsilonSchedule, Feedback, Proposal, QLearning
 from rlnas.strategies.qlearning import PAPER_SCHEDULE

@@ -1,0 +1,274 @@
+"""Child-network training, MetaQNN's recipe: Adam, step decay, restarts when stuck at chance.
+
+Batches are sliced from in-memory tensors (one ``index_select`` per batch, no per-sample
+Python work). Everything is seeded: the same seed gives the same result on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from rlnas.arch import Architecture
+from rlnas.evaluation.image.recipes import augment_batch
+from rlnas.nn import BuildOptions, build
+
+__all__ = ["EpochHook", "TrainConfig", "TrainOutcome", "evaluate_accuracy", "train"]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("step", "cosine", "onecycle")
+AUGMENTATIONS = ("flip", "shift", "cutout")
+
+#: Called after each epoch with (epoch, model, validation curve so far); True stops training.
+EpochHook = Callable[[int, nn.Module, list[float]], bool | None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a child network is trained (every field changes results, so all are fingerprinted)."""
+
+    #: Epochs per child.
+    epochs: int = 8
+    #: Mini-batch size.
+    batch_size: int = 128
+    #: Adam's learning rate, betas and epsilon (MetaQNN's values).
+    learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    #: Multiply the learning rate by ``lr_decay`` every ``lr_step`` epochs.
+    lr_decay: float = 0.2
+    lr_step: int = 5
+    #: Restarts: after the first epoch, if validation accuracy is not above chance by
+    #: ``restart_margin``, start again with the learning rate times ``restart_factor``.
+    max_restarts: int = 5
+    restart_factor: float = 0.4
+    restart_margin: float = 0.05
+    #: The check waits for the first epoch that ends after this many optimiser steps (or
+    #: the last epoch): on small data one epoch is too few steps to judge (digits: 9).
+    restart_min_steps: int = 100
+    #: Dropout and batch-norm options of the built network.
+    build: BuildOptions = field(default_factory=BuildOptions)
+    #: Optimiser: "adam" (MetaQNN's), "adamw" or "sgd" (Nesterov, ``momentum``).
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    #: Learning-rate schedule: "step" (``lr_decay`` every ``lr_step`` epochs), or, per
+    #: batch, "cosine" (to 0) or "onecycle" (warm-up to ``learning_rate``, then down).
+    schedule: str = "step"
+    #: Label smoothing of the cross-entropy loss.
+    label_smoothing: float = 0.0
+    #: Training-time augmentation of each batch: "none", or "+"-joined "flip" (random
+    #: horizontal flips), "shift" (random translations of up to ``shift`` pixels, zero
+    #: filled) and "cutout" (a ``cutout``-pixel square at a random place set to zero,
+    #: DeVries & Taylor 2017). Never applied when evaluating.
+    augment: str = "none"
+    shift: int = 2
+    cutout: int = 8
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr_step < 1:
+            raise ValueError("epochs, batch_size and lr_step must be at least 1")
+        if not self.learning_rate > 0:
+            raise ValueError("learning_rate must be positive")
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        if set(self.augmentations) - set(AUGMENTATIONS):
+            raise ValueError(
+                f"augment must be none or +-joined {', '.join(AUGMENTATIONS)}, got {self.augment!r}"
+            )
+        if self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+        if self.shift < 0 or self.cutout < 0:
+            raise ValueError("shift and cutout must be >= 0")
+
+    @property
+    def augmentations(self) -> frozenset[str]:
+        return frozenset() if self.augment == "none" else frozenset(self.augment.split("+"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The record of one training run (the best validation accuracy is the reward)."""
+
+    val_curve: tuple[float, ...]
+    train_loss: tuple[float, ...]
+    restarts: int
+    failed: str | None  # the reason, when training failed
+    model: nn.Module
+    pruned: bool = False  # stopped early by ``on_epoch``
+
+    @property
+    def best_val(self) -> float:
+        return max(self.val_curve, default=0.0)
+
+
+@torch.inference_mode()
+def evaluate_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> float:
+    """Top-1 accuracy of ``model`` on ``(x, y)``, in eval mode."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start : start + batch_size])  # (B, classes)
+        correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+    return correct / max(len(x), 1)
+
+
+def train(
+    arch: Architecture,
+    data: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor] | None,
+    *,
+    num_classes: int,
+    config: TrainConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+    on_epoch: EpochHook | None = None,
+) -> TrainOutcome:
+    """Train ``arch`` on ``data``; validate each epoch on ``val`` (if given).
+
+    Tensors may live on any device; they are moved to ``device`` once. Returns the curve
+    and the trained model; a NaN loss or running out of memory returns ``failed`` with the
+    reason instead of raising. Without ``val`` there are no restarts. ``on_epoch(epoch,
+    model, val_curve)`` is called after each epoch (epoch 0 again after a restart); when it
+    returns True training stops there and the outcome is marked ``pruned``.
+    """
+    device = torch.device(device)
+    # channels-last: oneDNN's (and cuDNN's) fast convolution layout; ~20% faster on CPU
+    fast = torch.channels_last
+    x, y = data[0].to(device).contiguous(memory_format=fast), data[1].to(device)
+    xv, yv = (
+        (val[0].to(device).contiguous(memory_format=fast), val[1].to(device))
+        if val is not None
+        else (None, None)
+    )
+    input_shape = (x.shape[1], x.shape[2], x.shape[3])
+    chance = 1.0 / num_classes
+    lr = config.learning_rate
+    restarts = 0
+    while True:
+        torch.manual_seed(seed + 7919 * restarts)  # init and dropout
+        shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
+        model = build(arch, input_shape, num_classes, config.build)
+        model = model.to(device).to(memory_format=fast)  # type: ignore[call-overload]
+        try:
+            curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance, on_epoch)
+        except _Stuck:
+            if restarts >= config.max_restarts:
+                reason = f"not better than chance after {restarts + 1} tries"
+                return TrainOutcome((chance,), (), restarts, reason, model)
+            restarts += 1
+            lr *= config.restart_factor
+            continue
+        except _Diverged as error:
+            return TrainOutcome((chance,), (), restarts, str(error), model)
+        except torch.OutOfMemoryError:
+            return TrainOutcome((chance,), (), restarts, "out of memory", model)
+        except _Pruned as stop:
+            return TrainOutcome(tuple(stop.curve), tuple(stop.losses), restarts, None, model, True)
+        return TrainOutcome(tuple(curve), tuple(losses), restarts, None, model)
+
+
+class _Stuck(Exception):
+    pass
+
+
+class _Pruned(Exception):
+    def __init__(self, curve: list[float], losses: list[float]) -> None:
+        super().__init__("pruned")
+        self.curve, self.losses = curve, losses
+
+
+class _Diverged(Exception):
+    pass
+
+
+def _fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    xv: torch.Tensor | None,
+    yv: torch.Tensor | None,
+    config: TrainConfig,
+    lr: float,
+    shuffle: torch.Generator,
+    chance: float,
+    on_epoch: EpochHook | None,
+) -> tuple[list[float], list[float]]:
+    optimizer = _optimizer(model, config, lr)
+    n = len(x)
+    steps_per_epoch = -(-n // config.batch_size)
+    per_batch, schedule = _schedule(optimizer, config, lr, steps_per_epoch)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    augment = config.augmentations
+    check_epoch = min(-(-config.restart_min_steps // steps_per_epoch), config.epochs) - 1
+    curve: list[float] = []
+    losses: list[float] = []
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(n, generator=shuffle).to(x.device)
+        total = torch.zeros((), device=x.device)
+        for start in range(0, n, config.batch_size):
+            idx = order[start : start + config.batch_size]
+            batch = x.index_select(0, idx)  # (B, C, H, W)
+            if augment:
+                batch = augment_batch(batch, augment, config.shift, shuffle, config.cutout)
+            loss = loss_fn(model(batch), y.index_select(0, idx))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if per_batch:
+                schedule.step()
+            total += loss.detach() * len(idx)
+        mean_loss = float(total) / n  # one device sync per epoch
+        if not math.isfinite(mean_loss):
+            raise _Diverged(f"loss became {mean_loss} in epoch {epoch + 1}")
+        losses.append(mean_loss)
+        if not per_batch:
+            schedule.step()
+        if xv is not None and yv is not None:
+            curve.append(evaluate_accuracy(model, xv, yv))
+            if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
+                raise _Stuck
+        if on_epoch is not None and on_epoch(epoch, model, curve):
+            raise _Pruned(curve, losses)
+    return curve, losses
+
+
+def _optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=config.momentum, nesterov=True,
+            weight_decay=config.weight_decay, foreach=True,
+        )  # fmt: skip
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(
+        params, lr=lr, betas=config.betas, eps=config.eps,
+        weight_decay=config.weight_decay, foreach=True,
+    )  # fmt: skip
+
+
+def _schedule(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, lr: float, steps_per_epoch: int
+) -> tuple[bool, torch.optim.lr_scheduler.LRScheduler]:
+    """The schedule, and whether it steps per batch (else per epoch)."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return True, torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=total)
+    if config.schedule == "cosine":
+        return True, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
+    return False, torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)

@@ -1,0 +1,68 @@
+"""Where a run lives, and whether a search may continue in it.
+
+A run directory holds one search. ``--resume`` continues it with the settings it was
+started with; only where and how it runs, and what follows the search, may change.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from rlnas.config import ConfigError, SearchConfig
+from rlnas.store import Store
+
+__all__ = ["AFTER_SEARCH", "RESUMABLE", "SEARCH_SECONDS", "check_resumable", "default_run_dir"]
+
+#: ``meta`` key: the seconds searched so far, over every session (a resumed search gets
+#: what is left of its time limit)
+SEARCH_SECONDS = "search_seconds"
+#: Settings that may differ when a run is resumed.
+RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
+#: Where and how trials run: may change on resume too (results do not depend on it).
+RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
+RESUMABLE |= {"max_retries"}
+#: What happens after the search: may change on resume (to retrain more, or otherwise);
+#: so may ``top_k`` unless ``prune`` uses it during the search.
+AFTER_SEARCH = {"final_epochs", "final_recipe", "final_settings", "shortlist", "shortlist_epochs"}
+
+
+def default_run_dir(config: SearchConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    dataset = config.dataset.replace(":", "-").replace("/", "_")
+    return Path("runs") / f"{dataset}-{config.strategy}-{stamp}"
+
+
+def check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: Path) -> None:
+    """Raise :class:`ConfigError` unless ``config`` may start (``resume`` False, empty
+    store) or continue (``resume`` True, a search with the same settings) in ``run_dir``.
+
+    A setting the stored config does not have (a run made by an older version) counts as
+    its default, so older runs resume unchanged.
+    """
+    stored_text = store.get_meta("config")
+    if stored_text is None:
+        if resume:
+            raise ConfigError(f"nothing to resume in {run_dir}: it holds no search")
+        return
+    if not resume:
+        raise ConfigError(
+            f"{run_dir} already holds a search; pass --resume to continue it "
+            "or choose another --run-dir"
+        )
+    stored = {**asdict(SearchConfig()), **json.loads(stored_text)}
+    free = RESUMABLE | AFTER_SEARCH | (set() if config.prune else {"top_k"})
+    for key in (f.name for f in fields(SearchConfig)):
+        value = getattr(config, key)
+        if key not in free and stored.get(key) != _plain(value):
+            raise ConfigError(
+                f"cannot resume with {key}={value!r}: the run was started with "
+                f"{key}={stored.get(key)!r}; drop the option or start a new --run-dir"
+            )
+
+
+def _plain(value: object) -> object:
+    """``value`` as the stored JSON config holds it."""
+    return json.loads(json.dumps(value))
