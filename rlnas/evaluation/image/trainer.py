@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from rlnas.arch import Architecture
-from rlnas.evaluation.image.recipes import augment_batch
+from rlnas.evaluation.image.augment import augment_batch
 from rlnas.nn import BuildOptions, build
 
-__all__ = ["EpochHook", "TrainConfig", "TrainOutcome", "evaluate_accuracy", "train"]
+__all__ = [
+    "FINAL_RECIPES",
+    "FLIP_SAFE",
+    "EpochHook",
+    "TrainConfig",
+    "TrainOutcome",
+    "evaluate_accuracy",
+    "final_recipe",
+    "train",
+]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("step", "cosine", "onecycle")
@@ -272,3 +281,31 @@ def _schedule(
     if config.schedule == "cosine":
         return True, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
     return False, torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_decay)
+
+
+#: Names of the final-training recipes (``--final-recipe``).
+FINAL_RECIPES = ("search", "strong")
+#: Data sets whose classes survive a left-right flip (digits do not: flipped 2 is no 2).
+FLIP_SAFE = ("fashion-mnist", "cifar10")
+
+
+def final_recipe(name: str, search: TrainConfig, dataset: str, side: int) -> TrainConfig:
+    """The training recipe for the final models of a search on images of side ``side``.
+
+    ``search``: the search-time recipe itself (MetaQNN's). ``strong``: AdamW (lr 3e-3,
+    decoupled weight decay 0.05) with a one-cycle schedule, label smoothing 0.1 and
+    augmentation: random shifts of up to ``side // 12`` pixels (2 on 28x28; none on 8x8
+    digits, where one pixel is an eighth of the image) and left-right flips for the data
+    sets in :data:`FLIP_SAFE`. The architecture's build options are kept.
+    """
+    if name == "search":
+        return search
+    if name == "strong":
+        shift = side // 12
+        kinds = (["flip"] if dataset in FLIP_SAFE else []) + (["shift"] if shift else [])
+        return replace(
+            search, optimizer="adamw", learning_rate=3e-3, weight_decay=0.05,
+            schedule="onecycle", label_smoothing=0.1, augment="+".join(kinds) or "none",
+            shift=shift,
+        )  # fmt: skip
+    raise ValueError(f"unknown final recipe {name!r}; choose one of {', '.join(FINAL_RECIPES)}")

@@ -1,17 +1,11 @@
-"""Training recipes beyond MetaQNN's: batch augmentations and the final models' recipes."""
+"""Label-preserving augmentations of a training batch, applied on the in-memory tensors."""
 
 from __future__ import annotations
-
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from rlnas.evaluation.image.trainer import TrainConfig
-
-__all__ = ["FINAL_RECIPES", "FLIP_SAFE", "augment_batch", "final_recipe"]
+__all__ = ["augment_batch"]
 
 
 def augment_batch(
@@ -53,31 +47,3 @@ def augment_batch(
         square = (in_rows[:, :, None] & in_cols[:, None, :]).to(batch.device)  # (B, H, W)
         batch = batch.masked_fill(square[:, None], 0.0)
     return batch.contiguous(memory_format=torch.channels_last)
-
-
-#: Names of the final-training recipes (``--final-recipe``).
-FINAL_RECIPES = ("search", "strong")
-#: Data sets whose classes survive a left-right flip (digits do not: flipped 2 is no 2).
-FLIP_SAFE = ("fashion-mnist", "cifar10")
-
-
-def final_recipe(name: str, search: TrainConfig, dataset: str, side: int) -> TrainConfig:
-    """The training recipe for the final models of a search on images of side ``side``.
-
-    ``search``: the search-time recipe itself (MetaQNN's). ``strong``: AdamW (lr 3e-3,
-    decoupled weight decay 0.05) with a one-cycle schedule, label smoothing 0.1 and
-    augmentation: random shifts of up to ``side // 12`` pixels (2 on 28x28; none on 8x8
-    digits, where one pixel is an eighth of the image) and left-right flips for the data
-    sets in :data:`FLIP_SAFE`. The architecture's build options are kept.
-    """
-    if name == "search":
-        return search
-    if name == "strong":
-        shift = side // 12
-        kinds = (["flip"] if dataset in FLIP_SAFE else []) + (["shift"] if shift else [])
-        return replace(
-            search, optimizer="adamw", learning_rate=3e-3, weight_decay=0.05,
-            schedule="onecycle", label_smoothing=0.1, augment="+".join(kinds) or "none",
-            shift=shift,
-        )  # fmt: skip
-    raise ValueError(f"unknown final recipe {name!r}; choose one of {', '.join(FINAL_RECIPES)}")
