@@ -146,6 +146,52 @@ class SearchSpace(ABC, Generic[State]):
                 stack.extend(self.step(state, a) for a in reversed(self.actions(state)))
         return found
 
+    def neighbours(self, actions: Sequence[int]) -> list[tuple[int, ...]]:
+        """The one-edit neighbourhood of the path ``actions``: every path that takes another
+        legal action at one step and then keeps the old actions where they stay legal
+        (dropping those that do not; if the old ones run out before the network is
+        complete, it ends with the first legal action that completes it, else the first
+        legal one). Deterministic, distinct, without ``actions`` itself.
+
+        >>> from rlnas.spaces import make_space
+        >>> space = make_space("metaqnn-tiny", input_shape=(1, 8, 8), num_classes=10)
+        >>> from rlnas.arch import parse
+        >>> path = space.trajectory(parse("[C(8,3,1), GAP(10)]"))
+        >>> names = [str(space.architecture(space.rollout(n))) for n in space.neighbours(path)]
+        >>> names[:2], names[3:5]  # another convolution; the network cut short
+        (['[C(8,5,1), GAP(10)]', '[C(32,3,1), GAP(10)]'], ['[GAP(10)]', '[SM(10)]'])
+        >>> names[5], names[-1]  # a layer more before the head; another head
+        ('[C(8,3,1), C(8,3,1), GAP(10)]', '[C(8,3,1), SM(10)]')
+        """
+        states = [self.initial_state()]
+        for action in actions:
+            states.append(self.step(states[-1], action))
+        found: dict[tuple[int, ...], None] = {}
+        for i, state in enumerate(states[:-1]):
+            for other in self.actions(state):
+                if other != actions[i]:
+                    path = self._repair(
+                        self.step(state, other), [*actions[:i], other], actions[i + 1 :]
+                    )
+                    found.setdefault(path, None)
+        found.pop(tuple(actions), None)
+        return list(found)
+
+    def _repair(self, state: State, path: list[int], rest: Sequence[int]) -> tuple[int, ...]:
+        for action in rest:
+            if self.is_terminal(state):
+                break
+            if action in self.actions(state):
+                path.append(action)
+                state = self.step(state, action)
+        while not self.is_terminal(state):
+            legal = self.actions(state)
+            ending = [a for a in legal if self.is_terminal(self.step(state, a))]
+            action = (ending or legal)[0]
+            path.append(action)
+            state = self.step(state, action)
+        return tuple(path)
+
     def sample(self, rng: np.random.Generator) -> tuple[Architecture, tuple[int, ...]]:
         """A uniformly random legal path (uniform over actions at each step)."""
         state = self.initial_state()

@@ -6,7 +6,7 @@ or choosing a strategy loads torch only for the strategies that need it:
 ``import rlnas.strategies.qlearning`` stays free of torch.
 
 >>> sorted(STRATEGIES)[:3]
-['enas', 'evolution', 'meta-a2c']
+['enas', 'evolution', 'local']
 >>> STRATEGIES["random"].__name__
 'RandomSearch'
 """
@@ -23,6 +23,7 @@ from rlnas.strategies.base import Feedback, OneShotStrategy, PhaseReport, Propos
 if TYPE_CHECKING:  # imported lazily at run time, by __getattr__ below
     from rlnas.strategies.enas import ENAS
     from rlnas.strategies.evolution import RegularizedEvolution
+    from rlnas.strategies.local import LocalSearch
     from rlnas.strategies.meta_a2c import MetaA2C
     from rlnas.strategies.qlearning import EpsilonSchedule, QLearning
     from rlnas.strategies.random import RandomSearch
@@ -33,6 +34,7 @@ __all__ = [
     "STRATEGIES",
     "EpsilonSchedule",
     "Feedback",
+    "LocalSearch",
     "MetaA2C",
     "OneShotStrategy",
     "PhaseReport",
@@ -51,6 +53,7 @@ _CLASSES = {
     "QLearning": "qlearning",
     "EpsilonSchedule": "qlearning",
     "RegularizedEvolution": "evolution",
+    "LocalSearch": "local",
     "RandomSearch": "random",
     "Reinforce": "reinforce",
     "ENAS": "enas",
@@ -92,6 +95,7 @@ STRATEGIES = StrategyRegistry(
     {
         "qlearning": "rlnas.strategies.qlearning:QLearning",
         "evolution": "rlnas.strategies.evolution:RegularizedEvolution",
+        "local": "rlnas.strategies.local:LocalSearch",
         "random": "rlnas.strategies.random:RandomSearch",
         "reinforce": "rlnas.strategies.reinforce:Reinforce",
         "enas": "rlnas.strategies.enas:ENAS",
