@@ -134,6 +134,19 @@ class SearchConfig:
     latency_threads: int | None = None
     #: Stop trials whose partial learning curve cannot reach the current top-k.
     prune: bool = False
+    #: Multi-fidelity search (asynchronous successive halving, :mod:`rlnas.search.rungs`):
+    #: trials are compared after ``min_epochs``, ``min_epochs * eta``, ... epochs and only
+    #: the best ``1/eta`` at each rung train on (None: off, every trial trains ``epochs``).
+    min_epochs: int | None = None
+    eta: int = 3
+    #: With ``min_epochs``: also stop a trial between rungs once its learning curve cannot
+    #: reach the next rung's cutoff.
+    curve_stopping: bool = True
+    #: Zero-cost screening: ask the strategy for this many candidates per trial, score them
+    #: untrained with ``screen_proxy`` (params, synflow, naswot) and train only the best;
+    #: the others are stored as screened out (0 or 1: off).
+    screen: int = 0
+    screen_proxy: str = "params"
     #: Training device: auto, cpu, cuda, cuda:N, mps.
     device: str = "auto"
     #: Torch threads per trial (None: torch's default; with process workers, the CPUs
@@ -187,6 +200,8 @@ class SearchConfig:
         if self.max_latency_ms is not None and not self.max_latency_ms > 0:
             raise ConfigError(f"max_latency_ms must be positive, got {self.max_latency_ms!r}")
         self._check_executor()
+        self._check_rungs()
+        self._check_screen()
         if not isinstance(self.latency_batch, int) or self.latency_batch < 1:
             raise ConfigError(
                 f"latency_batch must be a positive integer, got {self.latency_batch!r}"
@@ -210,6 +225,31 @@ class SearchConfig:
             )
         if not self.cpus_per_trial > 0 or not self.gpus_per_trial >= 0:
             raise ConfigError("cpus_per_trial must be positive and gpus_per_trial not negative")
+
+    def _check_screen(self) -> None:
+        if not isinstance(self.screen, int) or self.screen < 0:
+            raise ConfigError(f"screen must be a non-negative integer, got {self.screen!r}")
+        proxies = ("params", "synflow", "naswot")  # rlnas.evaluation.proxies.PROXIES
+        if self.screen_proxy not in proxies:
+            raise ConfigError(
+                f"unknown screen_proxy {self.screen_proxy!r}; choose one of {', '.join(proxies)}"
+            )
+
+    def _check_rungs(self) -> None:
+        if self.min_epochs is None:
+            return
+        if not isinstance(self.min_epochs, int) or not 1 <= self.min_epochs < self.epochs:
+            raise ConfigError(
+                f"min_epochs must be a whole number from 1 to epochs - 1 ({self.epochs - 1}), "
+                f"got {self.min_epochs!r}; or raise --epochs"
+            )
+        if not isinstance(self.eta, int) or self.eta < 2:
+            raise ConfigError(f"eta must be a whole number of at least 2, got {self.eta!r}")
+        if self.prune:
+            raise ConfigError(
+                "--prune and --min-epochs both stop trials early; choose one (--min-epochs "
+                "stops at rungs and by learning curves)"
+            )
 
     @property
     def executor_name(self) -> str:

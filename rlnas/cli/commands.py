@@ -16,7 +16,8 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune", "subset", "final_recipe", "shortlist", "shortlist_epochs",
+    "prune", "min_epochs", "eta", "screen", "screen_proxy", "subset", "final_recipe",
+    "shortlist", "shortlist_epochs",
     "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
 )  # fmt: skip
 

@@ -102,6 +102,17 @@ def _search_limits(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--prune", action="store_const", const=True, help="stop trials that cannot reach the top-k"
     )
+    s.add_argument(
+        "--min-epochs", type=int, metavar="E",
+        help="multi-fidelity: compare trials after E, E*eta, ... epochs and train on only the "
+        "best 1/eta at each rung (default: off)",
+    )  # fmt: skip
+    s.add_argument("--eta", type=int, help="multi-fidelity: keep the best 1/eta at a rung (3)")
+    s.add_argument(
+        "--screen", type=int, metavar="N",
+        help="score N candidates per trial untrained with --screen-proxy, train the best",
+    )  # fmt: skip
+    s.add_argument("--screen-proxy", help="params (default), synflow or naswot")
 
 
 def _search_where(s: argparse.ArgumentParser) -> None:

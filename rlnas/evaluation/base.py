@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ class Evaluator(ABC):
     #: Capability: :meth:`shortlist_score` measures more faithfully than :meth:`evaluate`
     #: (e.g. longer, on all the training data), so a search may re-rank its best with it.
     can_shortlist: bool = False
+    #: Capability: :meth:`screen` scores architectures without training them.
+    can_screen: bool = False
 
     @property
     @abstractmethod
@@ -74,6 +77,12 @@ class Evaluator(ABC):
         raise ValueError(
             f"{type(self).__name__} cannot re-rank a shortlist; run without --shortlist"
         )
+
+    def screen(self, archs: Sequence[Architecture], proxy: str, *, seed: int) -> list[float]:
+        """Training-free scores of ``archs`` (higher: more promising) by the zero-cost
+        ``proxy`` (:mod:`rlnas.evaluation.proxies`), for ``--screen``. Evaluators that can
+        set :attr:`can_screen`; the default raises :class:`ValueError`."""
+        raise ValueError(f"{type(self).__name__} cannot screen architectures; drop --screen")
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

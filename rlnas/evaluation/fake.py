@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class FakeEvaluator(Evaluator):
     """
 
     can_shortlist = True
+    can_screen = True
 
     def __init__(
         self,
@@ -109,6 +111,16 @@ class FakeEvaluator(Evaluator):
     def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
         """The noise-free score: a longer, faithful measurement than the noisy search."""
         return ShortlistScore(self.score(arch), epochs, 0.0)
+
+    def screen(self, archs: Sequence[Architecture], proxy: str, *, seed: int) -> list[float]:
+        """A proxy that knows something: the noise-free score plus noise twice the
+        evaluator's, drawn per architecture and seed (the proxy's name is not used)."""
+        scores = []
+        for arch in archs:
+            digest = hashlib.sha256(f"screen|{arch}|{seed}".encode()).digest()
+            noise = 2 * self.noise * np.random.default_rng(list(digest[:8])).standard_normal()
+            scores.append(self.score(arch) + float(noise))
+        return scores
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int

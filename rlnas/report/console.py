@@ -28,7 +28,7 @@ from rlnas.strategies import PhaseReport
 __all__ = ["ConsoleMonitor", "format_seconds", "remaining_seconds"]
 
 
-def remaining_seconds(status: SearchStatus, trained_at_start: int) -> float | None:
+def remaining_seconds(status: SearchStatus, trained_at_start: float) -> float | None:
     """Seconds until the search stops: the models still to train at this session's pace,
     capped by the time left under the limit; None before the first model of this session
     when there is no limit.
@@ -57,6 +57,15 @@ def format_seconds(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def _count(value: float) -> str:
+    """A budget count: whole models as integers, model-equivalents of rungs with a decimal.
+
+    >>> _count(4.0), _count(4.375)
+    ('4', '4.4')
+    """
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
 class _Remaining(ProgressColumn):
     """Counts down from the estimate made at the last trial (rich's own estimate needs
     several updates within 30 s, which trials of minutes never give)."""
@@ -77,7 +86,7 @@ class ConsoleMonitor(Monitor):
         self.live = self.console.is_terminal if live is None else live
         self.progress: Progress | None = None
         self.task: TaskID | None = None
-        self.trained_at_start = 0
+        self.trained_at_start = 0.0
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
         self.trained_at_start = status.trained
@@ -88,7 +97,8 @@ class ConsoleMonitor(Monitor):
             markup=False,
         )
         if status.trials:
-            self.console.print(f"resuming after {status.trials} trials ({status.trained} trained)")
+            trained = _count(status.trained)
+            self.console.print(f"resuming after {status.trials} trials ({trained} trained)")
         if self.live:
             self.progress = Progress(
                 TextColumn("[bold]search"),
@@ -102,7 +112,7 @@ class ConsoleMonitor(Monitor):
             self.progress.start()
             deadline = remaining_seconds(status, status.trained)
             self.task = self.progress.add_task(
-                "search", total=status.budget, completed=status.trained, extra="",
+                "search", total=status.budget, completed=int(status.trained), extra="",
                 deadline=None if deadline is None else time.perf_counter() + deadline,
             )  # fmt: skip
 
@@ -113,7 +123,7 @@ class ConsoleMonitor(Monitor):
         if self.progress is not None and self.task is not None:
             left = remaining_seconds(status, self.trained_at_start)
             self.progress.update(
-                self.task, completed=status.trained, extra=f"trial {record.id}  {eps}{best}",
+                self.task, completed=int(status.trained), extra=f"trial {record.id}  {eps}{best}",
                 deadline=None if left is None else time.perf_counter() + left,
             )  # fmt: skip
             return
@@ -122,7 +132,7 @@ class ConsoleMonitor(Monitor):
         state = "" if r.ok else f"  FAILED: {r.error}"
         took = f"{r.seconds:5.1f}s" if record.new else "    - "
         self.console.print(
-            f"trial {record.id:4d} {source} {status.trained:4d}/{status.budget}  "
+            f"trial {record.id:4d} {source} {_count(status.trained):>4}/{status.budget}  "
             f"val {r.val_acc:.4f}  reward {record.reward:.4f}  {eps}{best}  "
             f"{took}  {record.arch}{state}",
             soft_wrap=True,

@@ -5,6 +5,7 @@ strategy, the reward and the executor. Every bad setting becomes a one-line
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rlnas.config import ConfigError, SearchConfig, apply_settings
@@ -117,6 +118,7 @@ def make_components(
 ) -> tuple[SearchSpace[Any], Strategy, Reward]:
     """The space, strategy (shared weights attached for one-shot strategies) and reward
     ``config`` describes for ``evaluator``'s data; ``ConfigError`` for bad settings."""
+    _check_capabilities(config, evaluator)
     name = config.space or evaluator.space or "metaqnn"
     if evaluator.space is not None and name != evaluator.space:
         raise ConfigError(
@@ -145,7 +147,7 @@ def make_components(
         )
         _check_modality(config, space, evaluator)
         strategy = make_strategy(
-            config.strategy, space, budget=config.budget, seed=config.seed,
+            config.strategy, space, budget=strategy_budget(config), seed=config.seed,
             **config.strategy_settings,
         )  # fmt: skip
         if isinstance(strategy, OneShotStrategy):  # ENAS: give it shared weights, not data
@@ -159,6 +161,32 @@ def make_components(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return space, strategy, reward
+
+
+def _check_capabilities(config: SearchConfig, evaluator: Evaluator) -> None:
+    """What the config asks beyond training, the evaluator must declare it can do."""
+    if config.screen > 1 and not evaluator.can_screen:
+        raise ConfigError(
+            f"{type(evaluator).__name__} cannot screen architectures (it builds no "
+            "networks); run without --screen"
+        )
+    if config.shortlist and not evaluator.can_shortlist:
+        raise ConfigError(
+            f"{type(evaluator).__name__} cannot re-rank a shortlist (it trains nothing "
+            "longer than the search did); run without shortlist"
+        )
+
+
+def strategy_budget(config: SearchConfig) -> int:
+    """The models a strategy should expect to see (its schedules are spread over them): the
+    budget, or with rungs the models it pays for when each costs what ASHA's expected
+    trial costs (a share of a full training)."""
+    if config.min_epochs is None:
+        return config.budget
+    from rlnas.search.rungs import Rungs
+
+    rungs = Rungs.of(min_epochs=config.min_epochs, epochs=config.epochs, eta=config.eta)
+    return math.ceil(config.budget / rungs.expected_cost())
 
 
 def build_executor(config: SearchConfig, evaluator: Evaluator) -> Executor:

@@ -23,14 +23,15 @@ from pathlib import Path
 from rlnas.arch import parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.evaluation.base import Evaluator
-from rlnas.evaluation.pruning import PruneRule, make_rule
+from rlnas.evaluation.pruning import PruneRule, StopRule, make_rule
 from rlnas.evaluation.rewards import Reward, needs_latency
 from rlnas.executors import Executor
-from rlnas.results import EvalResult, trial_seed
+from rlnas.results import EvalResult, TrialStatus, trial_seed
 from rlnas.search.components import CUSTOM, build_evaluator, build_executor, make_components
 from rlnas.search.finals import Finals
 from rlnas.search.monitor import Monitor, SearchStatus, SearchSummary
 from rlnas.search.resume import SEARCH_SECONDS, check_resumable, default_run_dir
+from rlnas.search.rungs import Ladder, Rungs
 from rlnas.search.scheduler import Scheduler
 from rlnas.store import PendingState, PendingTrial, Store, TrialRecord
 from rlnas.strategies import Feedback, OneShotStrategy, Proposal, Strategy
@@ -39,6 +40,18 @@ __all__ = ["MAX_REPLAYS_IN_A_ROW", "run_search"]
 
 #: Stop when this many proposals in a row were all replays: the strategy has converged.
 MAX_REPLAYS_IN_A_ROW = 2000
+
+
+def _ladder(config: SearchConfig, trials: list[TrialRecord]) -> Ladder | None:
+    """The rungs of a multi-fidelity search, with the values its stored trials recorded."""
+    if config.min_epochs is None:
+        return None
+    rungs = Rungs.of(min_epochs=config.min_epochs, epochs=config.epochs, eta=config.eta)
+    ladder = Ladder(rungs, curve_stopping=config.curve_stopping)
+    for trial in trials:
+        if trial.new:
+            ladder.record(trial.result)
+    return ladder
 
 
 def run_search(
@@ -77,11 +90,6 @@ def run_search(
     with Store(run_dir / "trials.db") as store:
         check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
-        if config.shortlist and not evaluator.can_shortlist:
-            raise ConfigError(
-                f"{type(evaluator).__name__} cannot re-rank a shortlist (it trains nothing "
-                "longer than the search did); run without shortlist"
-            )
         space, strategy, made = make_components(config, evaluator)
         reward = reward or made
         owned = executor is None
@@ -122,7 +130,6 @@ class _Loop:
         checkpoint = store.checkpoint()
         if checkpoint is not None:
             strategy.load_state_dict(checkpoint[1])
-        self.trained = sum(t.new for t in self.trials)
         self.start = time.perf_counter()
         #: search seconds of earlier sessions: the time limit counts them too
         self.searched_before = float(store.get_meta(SEARCH_SECONDS) or 0.0)
@@ -138,6 +145,9 @@ class _Loop:
         self.asked = max((p.seq + 1 for p in self.resumed), default=len(self.trials))
         self.replays_in_a_row = 0
         self.interrupted = 0
+        self.ladder = _ladder(config, self.trials)
+        #: the budget spent: models trained, or with rungs their epochs in full trainings
+        self.trained = sum(self.cost(t.result) for t in self.trials if t.new)
 
     def status(self, info: dict[str, float] | None = None) -> SearchStatus:
         limit = self.config.time_limit
@@ -221,7 +231,10 @@ class _Loop:
         while True:
             stop = self.stop_reason()
             while stop is None and self.scheduler.has_room():
-                self.ask(self.asked, self.strategy.propose())
+                if self.config.screen > 1:
+                    self.screen()
+                else:
+                    self.ask(self.asked, self.strategy.propose())
                 stop = self.stop_reason()
             if stop is not None and not self.scheduler.jobs:
                 return stop
@@ -234,7 +247,8 @@ class _Loop:
 
     def stop_reason(self) -> str | None:
         limit = self.config.time_limit
-        if self.trained + len(self.scheduler.jobs) >= self.config.budget:
+        in_flight = len(self.scheduler.jobs) * self.cost(None)
+        if self.trained + in_flight >= self.config.budget:
             return "budget"
         if limit is not None and self.searched() >= limit:
             return "time limit"
@@ -251,9 +265,64 @@ class _Loop:
         if result is not None:
             self.commit(proposal, result, False, dict(proposal.info))
         elif not self.scheduler.join(seq, proposal):
-            rule = self.prune_rule() if self.config.prune else None
             seed = trial_seed(self.config.seed, key)
-            self.scheduler.start(seq, proposal, seed, rule, attempts)
+            self.scheduler.start(seq, proposal, seed, self.stop_rule(), attempts)
+
+    def screen(self) -> None:
+        """Ask the strategy for ``config.screen`` proposals; answer the known ones from the
+        cache (or the job training them), train the one the zero-cost proxy scores best,
+        and store the others as screened out (untrained, at chance accuracy, so that every
+        proposal is observed once)."""
+        first = self.asked
+        proposals = [self.strategy.propose() for _ in range(self.config.screen)]
+
+        def known(p: Proposal) -> bool:
+            key = str(p.architecture)
+            return key in self.cache or key in self.scheduler.jobs
+
+        fresh = [i for i, p in enumerate(proposals) if not known(p)]
+        scores = self.evaluator.screen(
+            [proposals[i].architecture for i in fresh], self.config.screen_proxy,
+            seed=self.config.seed,
+        )  # fmt: skip
+        score = dict(zip(fresh, scores, strict=True))
+        chosen = max(fresh, key=lambda i: score[i], default=None)
+        if chosen is not None:  # started first: it is pending at the commits below
+            self.ask(first + chosen, proposals[chosen])
+        for i, proposal in enumerate(proposals):
+            if i == chosen:
+                continue
+            if known(proposal):  # a replay, or the chosen one proposed twice: it joins
+                self.ask(first + i, proposal)
+            else:
+                info = {**proposal.info, "screened": 1.0}
+                self.commit(proposal, self._screened_out(score[i]), False, info)
+        self.asked = max(self.asked, first + len(proposals))
+
+    def _screened_out(self, score: float) -> EvalResult:
+        classes = self.evaluator.num_classes
+        return EvalResult(
+            TrialStatus.PRUNED, 1.0 / classes, classes,
+            error=f"screened out by {self.config.screen_proxy} ({score:.4g})",
+            extra={"screen_score": score},
+        )  # fmt: skip
+
+    def cost(self, result: EvalResult | None) -> float:
+        """What training ``result`` spent of the budget: one model; with rungs, its epochs
+        (at least one per try) as a share of a full training. None: a job in flight, which
+        costs at least the first rung."""
+        if self.ladder is None:
+            return 1.0
+        epochs = self.config.epochs
+        if result is None:
+            return self.ladder.rungs.milestones[0] / epochs
+        return min(1.0, max(result.epochs, result.restarts + 1) / epochs)
+
+    def stop_rule(self) -> StopRule | None:
+        """The early-stopping rule a job started now runs under, if any."""
+        if self.ladder is not None:
+            return self.ladder.rule()
+        return self.prune_rule() if self.config.prune else None
 
     def commit(
         self, proposal: Proposal, result: EvalResult, new: bool, info: dict[str, float]
@@ -263,7 +332,13 @@ class _Loop:
         if new:
             self.cache[key] = result
             self.train_seconds += result.seconds
-        reward = self.reward(result)
+        if self.ladder is not None:  # judged at its fidelity: the strategy sees it corrected
+            info = {**info, "rung": float(self.ladder.rung_of(result))}
+            reward = self.reward(self.ladder.correct(result))
+            if new:
+                self.ladder.record(result)
+        else:
+            reward = self.reward(result)
         self.strategy.observe(Feedback(proposal, reward, result, new))
         record = TrialRecord(
             len(self.trials), key, proposal.actions, reward, result, new, info, time.time()
@@ -273,8 +348,9 @@ class _Loop:
             pending=self.pending(), meta=self.searched_meta(),
         )  # fmt: skip
         self.trials.append(record)
-        self.trained += new
-        self.replays_in_a_row = 0 if new else self.replays_in_a_row + 1
+        self.trained += self.cost(result) if new else 0
+        replay = not new and "screened" not in info
+        self.replays_in_a_row = self.replays_in_a_row + 1 if replay else 0
         if self.best is None or reward > self.best.reward:
             self.best = record
         self.monitor.on_trial(record, self.status(dict(proposal.info)))

@@ -18,7 +18,8 @@ __all__ = ["Monitor", "MonitorGroup", "SearchStatus", "SearchSummary"]
 class SearchStatus:
     """Where a search stands, for progress displays."""
 
-    trained: int
+    #: Of the budget: models trained (with rungs: their epochs, in full trainings).
+    trained: float
     budget: int
     trials: int
     best_reward: float | None

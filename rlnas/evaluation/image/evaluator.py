@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class TrainingEvaluator(DataEvaluator[Split]):
 
     modality = "image"
     can_shortlist = True
+    can_screen = True
     data: DataSpec
     train_config: TrainConfig
     final_config: TrainConfig
@@ -225,6 +227,17 @@ class TrainingEvaluator(DataEvaluator[Split]):
         )  # fmt: skip
         val_acc = 0.0 if outcome.failed else outcome.val_curve[-1]
         return ShortlistScore(val_acc, epochs, time.perf_counter() - start, outcome.failed)
+
+    def screen(self, archs: Sequence[Architecture], proxy: str, *, seed: int) -> list[float]:
+        """The ``proxy`` score of each of ``archs`` at its initialisation for ``seed``, on
+        one batch of 128 training images (:func:`rlnas.evaluation.proxies.score`)."""
+        from rlnas.evaluation.proxies import score
+
+        self._use_threads()
+        order = torch.randperm(len(self.split.x_train), generator=torch.Generator().manual_seed(0))
+        images = self.split.x_train[order[:128]]  # (128, C, H, W): a fixed random batch
+        build = self.train_config.build
+        return [score(proxy, a, images, self.num_classes, seed=seed, options=build) for a in archs]
 
     def shared_weights(
         self, space: SearchSpace[Any], config: SharedTrainConfig, *, seed: int
