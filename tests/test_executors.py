@@ -93,3 +93,32 @@ def test_bad_executor_settings_are_one_clear_line(tmp_path, capsys, args, messag
     code = main(["search", *args, "--run-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_lone_final_gets_the_threads_of_the_idle_workers():
+    import torch
+
+    from rlnas.config import SearchConfig
+    from rlnas.executors import final_trial
+    from rlnas.search.finals import Finals
+
+    class Stub:
+        workers, threads = 2, 1
+
+    finals = Finals(SearchConfig(), None, Stub(), None, None)
+    assert finals.threads_for(1) == 2 and finals.threads_for(2) is None
+    Stub.threads = None  # threads not known (inline, Ray): the worker's own
+    assert finals.threads_for(1) is None
+
+    class Recording:
+        threads = None
+
+        def final(self, arch, seed, epochs, *, save_to=None):
+            self.seen = self.threads
+            return "score"
+
+    before = torch.get_num_threads()
+    evaluator = Recording()
+    assert final_trial(evaluator, None, 0, 1, 2) == ("score", None)
+    assert evaluator.seen == 2 and evaluator.threads is None
+    assert torch.get_num_threads() == before

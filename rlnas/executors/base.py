@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, TypeVar
@@ -45,16 +46,39 @@ def evaluate_trial(evaluator: Any, arch: Any, seed: int, prune: Any = None) -> A
     return evaluator.evaluate(arch, seed, prune=prune)
 
 
-def shortlist_trial(evaluator: Any, arch: Any, seed: int, epochs: int) -> Any:
+@contextmanager
+def _threads(evaluator: Any, threads: int | None) -> Iterator[None]:
+    """Let ``evaluator`` train on ``threads`` torch threads for one call (None: its own):
+    a job that runs alone may use the cores of idle workers."""
+    if threads is None or not hasattr(evaluator, "threads"):
+        yield
+        return
+    import torch
+
+    before, torch_before = evaluator.threads, torch.get_num_threads()
+    evaluator.threads = threads
+    try:
+        yield
+    finally:
+        evaluator.threads = before
+        torch.set_num_threads(torch_before)
+
+
+def shortlist_trial(
+    evaluator: Any, arch: Any, seed: int, epochs: int, threads: int | None = None
+) -> Any:
     """What re-ranking a shortlist submits: ``evaluator.shortlist_score`` on the worker."""
-    return evaluator.shortlist_score(arch, seed, epochs)
+    with _threads(evaluator, threads):
+        return evaluator.shortlist_score(arch, seed, epochs)
 
 
-def final_trial(evaluator: Any, arch: Any, seed: int, epochs: int) -> tuple[Any, bytes | None]:
+def final_trial(
+    evaluator: Any, arch: Any, seed: int, epochs: int, threads: int | None = None
+) -> tuple[Any, bytes | None]:
     """What final training submits: ``evaluator.final`` on the worker, and the trained
     weights as the bytes of a ``torch.save`` file (None if nothing was saved), for the
     caller to write: a worker on another machine has another disk."""
-    with TemporaryDirectory(prefix="rlnas-final-") as tmp:
+    with TemporaryDirectory(prefix="rlnas-final-") as tmp, _threads(evaluator, threads):
         path = Path(tmp) / "model.pt"
         score = evaluator.final(arch, seed, epochs, save_to=path)
         return score, path.read_bytes() if path.exists() else None
@@ -69,6 +93,8 @@ class Executor(ABC):
     workers: int = 1
     #: True when calls run in other processes, so a dying call cannot take the caller down.
     isolated: bool = True
+    #: Torch threads per worker, where the executor sets them (None: not known).
+    threads: int | None = None
 
     @abstractmethod
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:

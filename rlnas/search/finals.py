@@ -99,19 +99,29 @@ class Finals:
         order = sorted(range(len(shortlist)), key=lambda i: (-scores[shortlist[i].arch].val_acc, i))
         return [shortlist[i] for i in order], scores
 
+    def threads_for(self, jobs: int) -> int | None:
+        """Threads for a job started when ``jobs`` jobs are left: the threads of the idle
+        workers too, when there are fewer jobs than workers (None: the worker's own)."""
+        per_worker, workers = self.executor.threads, self.executor.workers
+        if per_worker is None or jobs >= workers:
+            return None
+        return per_worker * workers // jobs
+
     def run_all(
         self, fn: Callable[..., R], jobs: dict[K, tuple[Any, ...]], lost: Callable[[str], R]
     ) -> Iterator[tuple[K, R]]:
         """Run ``fn(evaluator, *args)`` for the jobs in order on the executor, as many at
         once as it has workers; yield ``(key, answer)`` as each finishes (so the caller
         stores it before the next starts on an inline executor), ``lost(message)`` for a
-        job whose worker died."""
+        job whose worker died. ``fn``'s last argument: the threads to train on."""
         waiting = deque(jobs.items())
         running: dict[Future[R], K] = {}
+        workers = max(self.executor.workers, 1)
         while waiting or running:
-            while waiting and len(running) < max(self.executor.workers, 1):
+            while waiting and len(running) < workers:
                 key, args = waiting.popleft()
-                running[self.executor.submit(fn, *args)] = key
+                threads = self.threads_for(len(waiting) + len(running) + 1)
+                running[self.executor.submit(fn, *args, threads)] = key
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in [f for f in running if f in done]:  # in submission order
                 key = running.pop(future)
