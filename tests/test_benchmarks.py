@@ -28,3 +28,30 @@ def test_proxy_correlation_runs_on_digits():
     result = json.loads(out.strip().splitlines()[-1])
     assert -1 <= result["spearman"] <= 1 and result["archs"] == 5
     assert 0 < result["best_final"] <= 1
+
+
+@pytest.mark.slow
+def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_path):
+    args = [
+        "--dataset", "digits", "--minutes", "0.2", "--seeds", "1", "--subset", "300",
+        "--epochs", "2", "--final-epochs", "1", "--max-params", "20000",
+        "--entries", "random", "local+mf", "--keep", str(tmp_path / "runs"),
+        "--rows", str(tmp_path / "rows.jsonl"),
+    ]  # fmt: skip
+    run("league.py", *args)
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert [(r["entry"], r["seed"]) for r in rows] == [("random", 0), ("local+mf", 0)]
+    assert all(0 < r["test_acc"] <= 1 and r["params"] <= 20_000 for r in rows)
+    out = run("league.py", *args, "--plot", str(tmp_path / "league.png"))
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2  # nothing run again
+    assert "| local+mf | 1 |" in out and (tmp_path / "league.png").stat().st_size > 0
+
+
+def test_curves_and_proxies_benchmarks_run_on_the_table(tmp_path):
+    out = run("curves.py", "--fit", "20", "--json", str(tmp_path / "curves.json"))
+    rows = json.loads((tmp_path / "curves.json").read_text())
+    assert rows and all(r["rlnas (neighbour gain)"] < r["so far"] for r in rows[:3]), out
+    run("proxies.py", "--sample", "40", "--seeds", "1", "--json", str(tmp_path / "p.json"))
+    proxies = {r["proxy"]: r for r in json.loads((tmp_path / "p.json").read_text())}
+    assert set(proxies) == {"params", "synflow", "naswot"}
+    assert all(-1 <= r["spearman"] <= 1 for r in proxies.values())

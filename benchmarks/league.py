@@ -1,0 +1,172 @@
+"""The league: strategies x seeds at equal wall time on real data, each run's best retrained
+with the same final recipe and tested once; mean test accuracy with a 95% interval.
+
+Every entry searches ``--minutes`` on ``--dataset`` under a hard limit of ``--max-params``
+(the MetaQNN space, so every strategy searches the same networks; meta-a2c, which can
+search any space, searches it too), children trained ``--epochs`` on a ``--subset``, two
+workers; ``+mf`` entries add multi-fidelity rungs (``min_epochs`` 1). The run's best is
+retrained ``--final-epochs`` with the ``strong`` recipe on all the training data and
+scored on the test split (``top_k = 1``; the final job gets both cores).
+
+Rows are appended to ``--rows`` (JSON lines) as each run finishes, and runs live in
+``--keep``: stopped at any moment, the same command resumes, skipping finished rows and
+resuming a half-done run where it stopped (rlnas's own resume). So the league can span
+several sessions; ``--report`` prints the table and writes the plot from the rows alone.
+
+    python benchmarks/league.py --minutes 45 --seeds 3 --keep /tmp/league \\
+        --rows benchmarks/league.jsonl [--entries qlearning+mf random ...]
+    python benchmarks/league.py --report --rows benchmarks/league.jsonl --plot benchmarks/league.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+from rlnas.config import SearchConfig
+from rlnas.runs import leaderboard
+from rlnas.search import run_search
+from rlnas.search.rungs import Rungs
+
+ENTRIES = (
+    "qlearning", "qlearning+mf", "reinforce", "reinforce+mf", "meta-a2c", "meta-a2c+mf",
+    "evolution", "evolution+mf", "local", "local+mf", "random", "random+mf",
+)  # fmt: skip
+#: Settings for searches of hundreds of children where a paper's are for thousands.
+SETTINGS = {"reinforce": {"learning_rate": 0.01}}
+
+
+def config(args: argparse.Namespace, entry: str, seed: int, models: int) -> SearchConfig:
+    strategy, _, mf = entry.partition("+")
+    settings = dict(SETTINGS.get(strategy, {}))
+    if strategy == "qlearning":
+        settings["schedule_models"] = models  # epsilon reaches 0.1 as the time runs out
+    return SearchConfig(
+        dataset=args.dataset, strategy=strategy, space="metaqnn", max_params=args.max_params,
+        subset=args.subset, epochs=args.epochs, min_epochs=1 if mf else None,
+        budget=100_000, time_limit=args.minutes * 60, workers=2, seed=seed, top_k=1,
+        final_epochs=args.final_epochs, final_recipe="strong",
+        run_dir=str(args.keep / f"{entry}-{seed}"),
+        strategy_settings=settings, space_settings={"filters": [16, 24, 32, 48, 64]},
+        train_settings={"build": {"batch_norm": True, "dropout": 0.0}},
+    )  # fmt: skip
+
+
+def models_in_time(args: argparse.Namespace, mf: bool, per_child: float) -> int:
+    """About the models the search time allows on two workers."""
+    models = args.minutes * 60 * 2 / per_child
+    if mf:
+        models /= Rungs.of(min_epochs=1, epochs=args.epochs, eta=3).expected_cost()
+    return max(10, int(models))
+
+
+def calibrate(args: argparse.Namespace) -> float:
+    """Seconds of one child, from three random ones (not counted)."""
+    probe = SearchConfig(
+        dataset=args.dataset, strategy="random", budget=3, top_k=0, subset=args.subset,
+        epochs=args.epochs, max_params=args.max_params, seed=999,
+        run_dir=str(args.keep / f"calibration-{time.time_ns()}"),
+        train_settings={"build": {"batch_norm": True, "dropout": 0.0}},
+    )  # fmt: skip
+    summary = run_search(probe)
+    return max(statistics.mean(t.result.seconds for t in summary.trials), 1e-3)
+
+
+def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> dict:
+    cfg = config(args, entry, seed, models_in_time(args, "+mf" in entry, per_child))
+    resume = (Path(cfg.run_dir) / "trials.db").exists()
+    summary = run_search(cfg, resume=resume)
+    if not summary.finals:
+        raise SystemExit(f"{entry}, seed {seed}: no child trained fully in time; raise --minutes")
+    final = summary.finals[0]
+    best = leaderboard(summary.trials, summary.finals)[0]
+    return {
+        "entry": entry, "seed": seed, "test_acc": final.test_acc, "arch": final.arch,
+        "params": best.result.params, "flops": best.result.flops,
+        "models": sum(t.new for t in summary.trials), "trials": len(summary.trials),
+        "search_minutes": summary.search_seconds / 60, "final_minutes": final.seconds / 60,
+        "resumed": resume, "minutes": args.minutes, "final_epochs": args.final_epochs,
+    }  # fmt: skip
+
+
+def mean_ci(values: list[float]) -> tuple[float, float]:
+    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    return statistics.mean(values), half
+
+
+def report(rows: list[dict], plot: Path | None) -> None:
+    by_entry: dict[str, list[dict]] = {}
+    for row in rows:
+        by_entry.setdefault(row["entry"], []).append(row)
+    print("| entry | seeds | test accuracy (mean ± 95% CI) | params (mean) | models | search min |")
+    print("| --- | ---: | --- | ---: | ---: | ---: |")
+    for entry, group in sorted(
+        by_entry.items(), key=lambda kv: -statistics.mean(r["test_acc"] for r in kv[1])
+    ):
+        mean, half = mean_ci([r["test_acc"] for r in group])
+        print(
+            f"| {entry} | {len(group)} | {mean:.4f} ± {half:.4f} | "
+            f"{statistics.mean(r['params'] for r in group):,.0f} | "
+            f"{statistics.mean(r['models'] for r in group):.0f} | "
+            f"{statistics.mean(r['search_minutes'] for r in group):.1f} |"
+        )
+    if plot:
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(7, 4), layout="constrained")
+        ax = figure.add_subplot()
+        names = sorted(by_entry)
+        for i, name in enumerate(names):
+            accs = [r["test_acc"] for r in by_entry[name]]
+            ax.scatter([i] * len(accs), accs, color="#999", s=12)
+            mean, half = mean_ci(accs)
+            ax.errorbar([i], [mean], yerr=[0 if math.isnan(half) else half], fmt="o", color="C0")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_ylabel("test accuracy of the run's best")
+        ax.set_title("League: equal wall time, same final recipe (mean ± 95% CI)", loc="left")
+        figure.savefig(plot)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--entries", nargs="+", default=list(ENTRIES))
+    parser.add_argument("--max-params", type=int, default=50_000)
+    parser.add_argument("--subset", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--final-epochs", type=int, default=15)
+    parser.add_argument("--keep", type=Path, default=Path("/tmp/rlnas-league"))
+    parser.add_argument("--rows", type=Path, default=Path("benchmarks/league.jsonl"))
+    parser.add_argument("--report", action="store_true", help="only print the table")
+    parser.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+    rows = (
+        [json.loads(line) for line in args.rows.read_text().splitlines()]
+        if args.rows.exists()
+        else []
+    )
+    if not args.report:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        done = {(r["entry"], r["seed"]) for r in rows if r["minutes"] == args.minutes}
+        per_child = None
+        for seed in range(args.seeds):  # seed by seed: a stopped league has whole seeds
+            for entry in args.entries:
+                if (entry, seed) in done:
+                    continue
+                per_child = per_child or calibrate(args)
+                row = run(args, entry, seed, per_child)
+                rows.append(row)
+                with args.rows.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
+    report(rows, args.plot)
+
+
+if __name__ == "__main__":
+    main()
