@@ -121,3 +121,31 @@ def test_existing_run_is_not_touched_without_resume(tmp_path):
     proc = rlnas("search", "--budget", "2", *FAST, "--run-dir", str(run), check=False)
     assert proc.returncode == 2 and "--resume" in proc.stderr
     assert (run / "trials.db").read_bytes() == before
+
+
+def test_train_names_the_rule_a_network_outside_the_space_breaks_and_trains_it(capsys):
+    code = main(
+        ["train", "[C(16,3,1), P(2,2), P(2,2), SM(10)]", "--epochs", "2", "--device", "cpu"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "P(2,2) (layer 3) does not follow a convolution" in out and "trained as given" in out
+    assert "trained 2 epochs" in out
+
+
+def test_a_failed_training_is_not_reported_as_trained(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("[train]\nrestart_margin = 0.95\nmax_restarts = 1\nrestart_min_steps = 1\n")
+    code = main(["train", "[C(8,3,1), SM(10)]", "--config", str(config), "--epochs", "2"])
+    out = capsys.readouterr().out
+    assert code == 1 and "training FAILED: not better than chance" in out
+    assert "trained" not in out.replace("training FAILED", "")
+
+
+@pytest.mark.parametrize(
+    "arch", ["[C(99999999999999999999,3,1), SM(10)]", "[C(1000001,3,1), SM(10)]"]
+)
+def test_a_number_too_large_for_any_network_is_one_line_and_exit_2(arch, capsys):
+    assert main(["train", arch, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "up to 1,000,000" in err

@@ -113,7 +113,10 @@ class Architecture:
 
 
 _TOKEN = re.compile(r"[A-Za-z]+")
-_INT = re.compile(r"[0-9]+")
+_INT = re.compile(r"[0-9]{1,12}")
+#: The largest number a layer takes (filters, units, classes, tokens): far beyond any
+#: network a search builds, and small enough that every layer can be counted and built.
+MAX_VALUE = 1_000_000
 
 
 class _Parser:
@@ -162,10 +165,10 @@ class _Parser:
             if i:
                 self.expect(",")
             kind = "a non-negative" if field_name in cls.zero_ok else "a positive"
-            expected = f"{kind} integer (argument {i + 1} of {name})"
+            expected = f"{kind} integer up to {MAX_VALUE:,} (argument {i + 1} of {name})"
             value_pos = self.pos
             value = int(self.match(_INT, expected))
-            if value < (0 if field_name in cls.zero_ok else 1):
+            if not (0 if field_name in cls.zero_ok else 1) <= value <= MAX_VALUE:
                 self.pos = value_pos
                 self.skip_space()
                 raise self.fail(expected)

@@ -113,15 +113,20 @@ def _train(args: argparse.Namespace) -> int:
     values.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
     config = SearchConfig.from_dict(values, source="options")
     report = train_architecture(args.arch, config, final=args.final)
-    status = f"FAILED ({report.failed})" if report.failed else "ok"
-    how = "on train+validation (final)" if args.final else "on the train split"
     print(f"architecture {report.arch}")
+    if report.outside:
+        print(f"note: {report.outside}; trained as given")
+    if report.failed:
+        print(f"training FAILED: {report.failed}; no model to test")
+        print(f"params {report.params:,}  FLOPs {report.flops:,}  {report.seconds:.1f}s")
+        return 1
+    how = "on train+validation (final)" if args.final else "on the train split"
     print(f"trained {report.epochs} epochs {how}, {report.recipe['optimizer']}, "
           f"{report.recipe['schedule']} schedule, augment {report.recipe['augment']}")  # fmt: skip
     if report.val_acc is not None:
         print(f"validation accuracy {report.val_acc:.4f}")
     print(f"test accuracy {report.test_acc:.4f}")
-    print(f"params {report.params:,}  FLOPs {report.flops:,}  {report.seconds:.1f}s  {status}")
+    print(f"params {report.params:,}  FLOPs {report.flops:,}  {report.seconds:.1f}s  ok")
     return 0
 
 

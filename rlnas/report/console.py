@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from rlnas.config import SearchConfig
-from rlnas.results import ShortlistScore
+from rlnas.results import ShortlistScore, TrialStatus
 from rlnas.search.monitor import Monitor, SearchStatus, SearchSummary
 from rlnas.store import FinalRecord, TrialRecord
 from rlnas.strategies import PhaseReport
@@ -57,6 +57,43 @@ def format_seconds(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def header(config: SearchConfig) -> str:
+    """The search's first line: what, where, how much (one line, never wrapped).
+
+    >>> print(header(SearchConfig(run_dir="runs/x", time_limit=600)).replace("; ", ";\\n"))
+    rlnas: qlearning search on digits (default space);
+    budget 60 models x 8 epochs;
+    time limit 0:10:00;
+    run dir runs/x
+    """
+    if config.min_epochs is None:
+        budget = f"budget {config.budget} models x {config.epochs} epochs"
+    else:
+        from rlnas.search.rungs import Rungs
+
+        rungs = Rungs.of(min_epochs=config.min_epochs, epochs=config.epochs, eta=config.eta)
+        at = ", ".join(map(str, rungs.milestones))
+        budget = f"budget {config.budget} full trainings of {config.epochs} epochs, rungs at {at}"
+    parts = [f"rlnas: {config.strategy} search on {config.dataset} "
+             f"({config.space or 'default'} space)", budget]  # fmt: skip
+    if config.time_limit is not None:
+        parts.append(f"time limit {format_seconds(config.time_limit)}")
+    parts.append(f"run dir {config.run_dir}")
+    return "; ".join(parts)
+
+
+def _state(record: TrialRecord) -> str:
+    """What the trial line says of a trial that did not train as asked."""
+    r = record.result
+    if r.ok:
+        return ""
+    if r.status is TrialStatus.PRUNED:
+        if record.info.get("screened"):
+            return f"  screened out ({r.error})"
+        return f"  stopped after {r.epochs} epochs"
+    return f"  FAILED: {r.error}"
+
+
 def _count(value: float) -> str:
     """A budget count: whole models as integers, model-equivalents of rungs with a decimal.
 
@@ -90,12 +127,7 @@ class ConsoleMonitor(Monitor):
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
         self.trained_at_start = status.trained
-        self.console.print(
-            f"rlnas: {config.strategy} search on {config.dataset} "
-            f"({config.space or 'default'} space), "
-            f"budget {config.budget} models x {config.epochs} epochs, run dir {config.run_dir}",
-            markup=False,
-        )
+        self.console.print(header(config), markup=False, soft_wrap=True)
         if status.trials:
             trained = _count(status.trained)
             self.console.print(f"resuming after {status.trials} trials ({trained} trained)")
@@ -129,7 +161,7 @@ class ConsoleMonitor(Monitor):
             return
         r = record.result
         source = "new   " if record.new else "cached"
-        state = "" if r.ok else f"  FAILED: {r.error}"
+        state = _state(record)
         took = f"{r.seconds:5.1f}s" if record.new else "    - "
         self.console.print(
             f"trial {record.id:4d} {source} {_count(status.trained):>4}/{status.budget}  "

@@ -113,12 +113,8 @@ def _needs_latency(config: SearchConfig) -> bool:
         raise ConfigError(str(error)) from None
 
 
-def make_components(
-    config: SearchConfig, evaluator: Evaluator
-) -> tuple[SearchSpace[Any], Strategy, Reward]:
-    """The space, strategy (shared weights attached for one-shot strategies) and reward
-    ``config`` describes for ``evaluator``'s data; ``ConfigError`` for bad settings."""
-    _check_capabilities(config, evaluator)
+def build_space(config: SearchConfig, evaluator: Evaluator) -> SearchSpace[Any]:
+    """The space ``config`` describes (its hard limits included) for ``evaluator``'s data."""
     name = config.space or evaluator.space or "metaqnn"
     if evaluator.space is not None and name != evaluator.space:
         raise ConfigError(
@@ -139,12 +135,22 @@ def make_components(
             batch_norm=bool(build.get("batch_norm", False)),
         )
     try:
-        space = make_space(
-            name,
-            input_shape=evaluator.input_shape,
-            num_classes=evaluator.num_classes,
+        return make_space(
+            name, input_shape=evaluator.input_shape, num_classes=evaluator.num_classes,
             overrides=overrides,
-        )
+        )  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def make_components(
+    config: SearchConfig, evaluator: Evaluator
+) -> tuple[SearchSpace[Any], Strategy, Reward]:
+    """The space, strategy (shared weights attached for one-shot strategies) and reward
+    ``config`` describes for ``evaluator``'s data; ``ConfigError`` for bad settings."""
+    _check_capabilities(config, evaluator)
+    space = build_space(config, evaluator)
+    try:
         _check_modality(config, space, evaluator)
         strategy = make_strategy(
             config.strategy, space, budget=strategy_budget(config), seed=config.seed,

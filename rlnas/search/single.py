@@ -8,7 +8,7 @@ from typing import Any
 from rlnas.arch import parse
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.results import trial_seed
-from rlnas.search.components import build_evaluator
+from rlnas.search.components import build_evaluator, build_space
 
 __all__ = ["TrainReport", "train_architecture"]
 
@@ -26,6 +26,8 @@ class TrainReport:
     #: Epochs trained and the recipe (a ``TrainConfig`` as a dict).
     epochs: int
     recipe: dict[str, Any]
+    #: Why the architecture is outside the search's space (None: it is inside).
+    outside: str | None = None
 
 
 def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = False) -> TrainReport:
@@ -51,6 +53,11 @@ def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = Fa
             f"{arch_text} ends in {arch.num_classes} classes but {config.dataset} has "
             f"{evaluator.num_classes}; end it in SM({evaluator.num_classes})"
         )
+    try:  # a network outside the search's space still trains; the report says why it is
+        build_space(config, evaluator).trajectory(arch)
+        outside = None
+    except ValueError as error:
+        outside = str(error)
     seed = trial_seed(config.seed, arch)
     shape, build = evaluator.input_shape, evaluator.train_config.build
     try:
@@ -60,14 +67,15 @@ def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = Fa
             score = evaluator.final(arch, seed, config.final_epochs)
             return TrainReport(
                 str(arch), None, score.test_acc, params, flops, score.seconds, score.failed,
-                score.epochs, score.recipe,
+                score.epochs, score.recipe, outside,
             )  # fmt: skip
         result, model = evaluator.train_model(arch, seed)
-    except ValueError as error:  # the network cannot be built, e.g. a convolution after FC
-        raise ConfigError(f"cannot build {arch_text}: {error}") from None
+    except (ValueError, RuntimeError, OverflowError, MemoryError) as error:
+        # the network cannot be built (a convolution after FC) or not held in memory
+        raise ConfigError(f"cannot build {arch_text}: {str(error).splitlines()[0]}") from None
     s = evaluator.split
     test = evaluate_accuracy(model, s.x_test.to(evaluator.device), s.y_test.to(evaluator.device))
     return TrainReport(
         str(arch), result.val_acc, test, result.params, result.flops, result.seconds,
-        result.error, result.epochs, evaluator.train_config.to_dict(),
+        result.error, result.epochs, evaluator.train_config.to_dict(), outside,
     )  # fmt: skip

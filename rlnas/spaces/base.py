@@ -117,15 +117,23 @@ class SearchSpace(ABC, Generic[State]):
         index = {layer: i for i, layer in enumerate(self.vocabulary)}
         state = self.initial_state()
         ids = []
-        for layer in arch.layers:
+        for position, layer in enumerate(arch.layers, start=1):
             action = index.get(layer)
             if action is None or action not in self.actions(state):
-                raise ValueError(f"{arch} is not in the {self.name} space: {layer} is not allowed")
+                why = "is not one of its layers" if action is None else self.explain(state, layer)
+                raise ValueError(
+                    f"{arch} is not in the {self.name} space: {layer} (layer {position}) {why}"
+                )
             ids.append(action)
             state = self.step(state, action)
         if not self.is_terminal(state):
             raise ValueError(f"{arch} does not end in a terminal state of the {self.name} space")
         return tuple(ids)
+
+    def explain(self, state: State, token: Hashable) -> str:
+        """Why ``token`` (of the vocabulary) is not a legal action in ``state``, as a phrase
+        that follows the token's name; spaces with named rules say which rule."""
+        return "is not allowed there"
 
     def contains(self, arch: Architecture) -> bool:
         try:

@@ -235,25 +235,54 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         return tuple(legal)
 
     def _legal(self, state: MetaQNNState, layer: Layer) -> bool:
+        return self._broken_rule(state, layer) is None
+
+    def _broken_rule(self, state: MetaQNNState, layer: Layer) -> str | None:
+        """The shape rule ``layer`` breaks after ``state`` (None: it breaks none)."""
         cfg, kind = self.cfg, state.layer_type
         if kind in ("gap", "softmax"):
-            return False
+            return "follows the terminal layer"
         if isinstance(layer, Softmax):
-            return True
+            return None
         spatial = kind in ("start", "conv", "pool")
         if isinstance(layer, GAP):
-            return spatial
+            return None if spatial else "needs a spatial input: global pooling after FC"
         if state.depth >= cfg.max_depth:
-            return False
+            return f"passes max_depth: at most {cfg.max_depth} layers before the terminal one"
         if isinstance(layer, Conv):
-            return spatial and layer.kernel < state.size
+            if not spatial:
+                return "follows an FC layer: after FC only FC or SM"
+            return None if layer.kernel < state.size else (
+                f"has a kernel no smaller than the {state.size}x{state.size} image"
+            )  # fmt: skip
         if isinstance(layer, Pool):
-            return kind == "conv" and layer.size < state.size
+            if kind != "conv":
+                return "does not follow a convolution: pooling only right after a convolution"
+            return None if layer.size < state.size else (
+                f"has a window no smaller than the {state.size}x{state.size} image"
+            )  # fmt: skip
         if isinstance(layer, FC):
             if kind == "fc":
-                return state.fc_count < cfg.max_fc and layer.units <= state.filters
-            return spatial and cfg.size_bin(state.size) <= cfg.fc_max_size and cfg.max_fc > 0
-        return False
+                if state.fc_count >= cfg.max_fc:
+                    return f"passes max_fc: at most {cfg.max_fc} FC layers in a row"
+                return None if layer.units <= state.filters else (
+                    f"is wider than the FC({state.filters}) before it"
+                )  # fmt: skip
+            if cfg.max_fc == 0 or not spatial:
+                return "is not offered: the space has no FC layers"
+            if cfg.size_bin(state.size) > cfg.fc_max_size:
+                return (
+                    f"comes while the image is {state.size}x{state.size}: FC only once it is small"
+                )
+            return None
+        return "is not a MetaQNN layer"
+
+    def explain(self, state: MetaQNNState, token: Hashable) -> str:
+        assert isinstance(token, Layer)
+        rule = self._broken_rule(state, token)
+        if rule is None and self._limited:
+            return "would take every completion past max_params or max_flops"
+        return rule or "is not allowed there"
 
     def step(self, state: MetaQNNState, action: int) -> MetaQNNState:
         if not 0 <= action < len(self.vocabulary):
