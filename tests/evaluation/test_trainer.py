@@ -30,10 +30,10 @@ def split():
     return split_dataset(load_dataset("digits"), 0.2, seed=0, subset=600)
 
 
-def fit(split, config, seed=0):
+def fit(split, config, seed=0, on_epoch=None):
     return train(
         ARCH, (split.x_train, split.y_train), (split.x_val, split.y_val),
-        num_classes=10, config=config, seed=seed,
+        num_classes=10, config=config, seed=seed, on_epoch=on_epoch,
     )  # fmt: skip
 
 
@@ -49,6 +49,20 @@ def test_stuck_at_chance_restarts_then_fails_with_the_reason(split):
     never = TrainConfig(epochs=2, restart_margin=1.0, max_restarts=2, restart_min_steps=1)
     out = fit(split, never)
     assert out.failed == "not better than chance after 3 tries" and out.restarts == 2
+
+
+def test_a_stuck_try_stops_at_its_check_and_the_tries_cost_at_most_two_trainings(split):
+    calls = []
+
+    def count(epoch, model, curve):
+        calls.append(epoch)
+
+    early = TrainConfig(epochs=4, restart_margin=1.0, max_restarts=5, restart_min_steps=3)
+    out = fit(split, early, on_epoch=count)
+    assert out.failed == "not better than chance after 6 tries" and calls == []  # mid-epoch
+    late = TrainConfig(epochs=2, restart_margin=1.0, max_restarts=5, restart_min_steps=10_000)
+    out = fit(split, late, on_epoch=count)  # each try is a whole training: 2 of them at most
+    assert out.failed == "not better than chance after 2 tries" and calls == [0, 0]
 
 
 def test_a_diverging_loss_fails_the_trial_instead_of_raising(split):

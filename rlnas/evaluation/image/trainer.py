@@ -52,14 +52,16 @@ class TrainConfig:
     #: Multiply the learning rate by ``lr_decay`` every ``lr_step`` epochs.
     lr_decay: float = 0.2
     lr_step: int = 5
-    #: Restarts: after the first epoch, if validation accuracy is not above chance by
-    #: ``restart_margin``, start again with the learning rate times ``restart_factor``.
+    #: Restarts: after ``restart_min_steps`` optimiser steps (or all of them, if fewer), if
+    #: validation accuracy is not above chance by ``restart_margin``, start again with the
+    #: learning rate times ``restart_factor``, at most ``max_restarts`` times and while
+    #: the failed tries together have trained at most ``restart_budget`` times the steps
+    #: of one whole training (so a network stuck at chance costs a few children, not more).
     max_restarts: int = 5
     restart_factor: float = 0.4
     restart_margin: float = 0.05
-    #: The check waits for the first epoch that ends after this many optimiser steps (or
-    #: the last epoch): on small data one epoch is too few steps to judge (digits: 9).
     restart_min_steps: int = 100
+    restart_budget: float = 2.0
     #: Dropout and batch-norm options of the built network.
     build: BuildOptions = field(default_factory=BuildOptions)
     #: Optimiser: "adam" (MetaQNN's), "adamw" or "sgd" (Nesterov, ``momentum``).
@@ -167,7 +169,7 @@ def train(
     input_shape = (x.shape[1], x.shape[2], x.shape[3])
     chance = 1.0 / num_classes
     lr = config.learning_rate
-    restarts = 0
+    restarts, failed_steps = 0, 0
     while True:
         torch.manual_seed(seed + 7919 * restarts)  # init and dropout
         shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
@@ -175,8 +177,13 @@ def train(
         model = model.to(device).to(memory_format=fast)  # type: ignore[call-overload]
         try:
             curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance, on_epoch)
-        except _Stuck:
-            if restarts >= config.max_restarts:
+        except _Stuck as stuck:
+            failed_steps += stuck.steps
+            whole = config.epochs * -(-len(x) // config.batch_size)
+            if (
+                restarts >= config.max_restarts
+                or failed_steps + stuck.steps > config.restart_budget * whole
+            ):
                 reason = f"not better than chance after {restarts + 1} tries"
                 return TrainOutcome((chance,), (), restarts, reason, model)
             restarts += 1
@@ -192,7 +199,9 @@ def train(
 
 
 class _Stuck(Exception):
-    pass
+    def __init__(self, steps: int) -> None:
+        super().__init__("stuck at chance")
+        self.steps = steps
 
 
 class _Pruned(Exception):
@@ -223,7 +232,8 @@ def _fit(
     per_batch, schedule = _schedule(optimizer, config, lr, steps_per_epoch)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     augment = config.augmentations
-    check_epoch = min(-(-config.restart_min_steps // steps_per_epoch), config.epochs) - 1
+    check_step = min(config.restart_min_steps, config.epochs * steps_per_epoch)
+    step = 0
     curve: list[float] = []
     losses: list[float] = []
     for epoch in range(config.epochs):
@@ -242,6 +252,9 @@ def _fit(
             if per_batch:
                 schedule.step()
             total += loss.detach() * len(idx)
+            step += 1
+            if step == check_step and xv is not None and yv is not None:
+                _check_chance(model, xv, yv, chance + config.restart_margin, step)
         mean_loss = float(total) / n  # one device sync per epoch
         if not math.isfinite(mean_loss):
             raise _Diverged(f"loss became {mean_loss} in epoch {epoch + 1}")
@@ -250,11 +263,20 @@ def _fit(
             schedule.step()
         if xv is not None and yv is not None:
             curve.append(evaluate_accuracy(model, xv, yv))
-            if epoch == max(check_epoch, 0) and curve[-1] <= chance + config.restart_margin:
-                raise _Stuck
         if on_epoch is not None and on_epoch(epoch, model, curve):
             raise _Pruned(curve, losses)
     return curve, losses
+
+
+def _check_chance(
+    model: nn.Module, xv: torch.Tensor, yv: torch.Tensor, bar: float, step: int
+) -> None:
+    """Raise :class:`_Stuck` unless ``model`` is above ``bar`` on validation, mid-epoch if
+    need be (eval mode draws no random numbers: a training that goes on is unchanged)."""
+    accuracy = evaluate_accuracy(model, xv, yv)
+    model.train()
+    if accuracy <= bar:
+        raise _Stuck(step)
 
 
 def _optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
