@@ -178,6 +178,7 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         self.vocabulary = tuple(dict.fromkeys(vocab))  # dedupe, keep order
         self._index = {layer: i for i, layer in enumerate(self.vocabulary)}
         self._completions: dict[MetaQNNState, tuple[tuple[int, int], ...]] = {}
+        self._legal_by_rules: dict[tuple[Any, ...], tuple[int, ...]] = {}
         if self._limited:
             start = self.initial_state()
             if not self.actions(start):
@@ -229,7 +230,14 @@ class MetaQNNSpace(SearchSpace[MetaQNNState]):
         )
 
     def actions(self, state: MetaQNNState) -> tuple[int, ...]:
-        legal = (i for i, layer in enumerate(self.vocabulary) if self._legal(state, layer))
+        # The shape rules read only these fields: a strategy asks for the same few
+        # hundred states' actions again and again (Q-learning's every update), so the
+        # legal layers are computed once per rule key.
+        rules = (state.layer_type, state.depth, state.size, state.filters, state.fc_count)
+        legal = self._legal_by_rules.get(rules)
+        if legal is None:
+            legal = tuple(i for i, layer in enumerate(self.vocabulary) if self._legal(state, layer))
+            self._legal_by_rules[rules] = legal
         if self._limited:
             return tuple(i for i in legal if self._fits(state, self.vocabulary[i]))
         return tuple(legal)
