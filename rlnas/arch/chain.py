@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from rlnas.arch.grammar import Layer, register_layer
 
-__all__ = ["FC", "GAP", "Conv", "Pool", "Softmax"]
+__all__ = ["FC", "GAP", "BatchSize", "Conv", "LearningRate", "Pool", "Softmax"]
 
 
 @register_layer
@@ -82,3 +82,40 @@ class Softmax(Layer):
     classes: int
     token: ClassVar[str] = "SM"
     terminal: ClassVar[bool] = True
+
+
+@register_layer
+@dataclass(frozen=True)
+class LearningRate(Layer):
+    """``LR(n)``: train this network at learning rate ``n`` x 1e-6 (a searched
+    hyper-parameter, not a layer: ``LR(3000)`` is 3e-3).
+
+    >>> from rlnas.arch import parse
+    >>> arch = parse("[LR(3000), BS(64), C(8,3,1), SM(10)]")
+    >>> arch.settings, str(arch.network)
+    ({'learning_rate': 0.003, 'batch_size': 64}, '[C(8,3,1), SM(10)]')
+    """
+
+    micro: int
+    token: ClassVar[str] = "LR"
+    hyper: ClassVar[bool] = True
+    setting: ClassVar[str] = "learning_rate"
+
+    @property
+    def value(self) -> float:
+        return self.micro * 1e-6
+
+
+@register_layer
+@dataclass(frozen=True)
+class BatchSize(Layer):
+    """``BS(n)``: train this network on mini-batches of ``n`` (a searched hyper-parameter)."""
+
+    size: int
+    token: ClassVar[str] = "BS"
+    hyper: ClassVar[bool] = True
+    setting: ClassVar[str] = "batch_size"
+
+    @property
+    def value(self) -> float:
+        return self.size

@@ -53,6 +53,16 @@ class Layer:
     family: ClassVar[str] = "chain"
     #: Fields that may be 0 in the grammar (e.g. an input index); all others must be > 0.
     zero_ok: ClassVar[frozenset[str]] = frozenset()
+    #: True for tokens that set a training hyper-parameter instead of adding a layer
+    #: (:class:`~rlnas.arch.chain.LearningRate`, :class:`~rlnas.arch.chain.BatchSize`).
+    hyper: ClassVar[bool] = False
+    #: For a hyper-parameter token: the training setting it sets (to :attr:`value`).
+    setting: ClassVar[str] = ""
+
+    @property
+    def value(self) -> float:
+        """For a hyper-parameter token: the setting's value."""
+        raise AttributeError(f"{self.token} sets no training setting")
 
     def __str__(self) -> str:
         values = ",".join(str(getattr(self, f.name)) for f in fields(self))
@@ -94,6 +104,18 @@ class Architecture:
     def family(self) -> str:
         """The family of its first non-chain layer, else ``"chain"``."""
         return next((la.family for la in self.layers if la.family != "chain"), "chain")
+
+    @property
+    def network(self) -> Architecture:
+        """The architecture without its hyper-parameter tokens: what is built."""
+        if not any(layer.hyper for layer in self.layers):
+            return self
+        return Architecture(tuple(layer for layer in self.layers if not layer.hyper))
+
+    @property
+    def settings(self) -> dict[str, float]:
+        """The training settings its hyper-parameter tokens set, e.g. ``{"batch_size": 64}``."""
+        return {layer.setting: layer.value for layer in self.layers if layer.hyper}
 
     @property
     def num_classes(self) -> int:

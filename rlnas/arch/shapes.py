@@ -166,14 +166,15 @@ def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
 def layer_shapes(
     arch: Architecture, input_shape: Sequence[int]
 ) -> Iterator[tuple[Layer, Shape, Shape]]:
-    """Yield ``(layer, input shape, output shape)`` for each layer of ``arch`` in order.
+    """Yield ``(layer, input shape, output shape)`` for each layer of ``arch`` in order
+    (hyper-parameter tokens are no layers: they are skipped).
 
     Raises :class:`ValueError` (when the offending layer is reached) for an invalid
     ``input_shape``, a Conv, Pool or GAP layer after an FC layer, or a pooling window that
     PyTorch would drop (see :func:`pool_window`).
     """
     shape = _check_input_shape(input_shape)
-    for position, layer in enumerate(arch.layers, start=1):
+    for position, layer in enumerate(arch.network.layers, start=1):
         out = _layer_output(layer, position, shape)
         yield layer, shape, out
         shape = out

@@ -109,6 +109,7 @@ def build(
     window would fall outside its input (see :func:`rlnas.arch.shapes.pool_window`).
     """
     options = BuildOptions() if options is None else options
+    arch = arch.network  # hyper-parameter tokens (LR, BS) set the training, build nothing
     if arch.family != "chain":
         builder = BUILDERS.get(arch.family)
         if builder is None:

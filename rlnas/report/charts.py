@@ -80,6 +80,8 @@ class Chart:
     color_label: str | None = None
     color_range: tuple[float, float] | None = None
     note: str = ""
+    #: The x axis counts (trials, epochs): whole-number ticks only.
+    x_integer: bool = False
 
     @property
     def empty(self) -> bool:
@@ -127,7 +129,8 @@ def _best_by(run: RunData, key: str, x_of: list[float], x_label: str, title: str
         _points("each trained model", trials, x_of, values, color=GREY, size=2.5),
         Series("best so far", tuple(x_of), tuple(best), kind="step", color=PALETTE[0], size=2),
     )
-    return Chart(key, title, x_label, "validation accuracy", series, "progress")
+    return Chart(key, title, x_label, "validation accuracy", series, "progress",
+                 x_integer=x_label == "trial")  # fmt: skip
 
 
 def build_charts(run: RunData) -> list[Chart]:
@@ -173,11 +176,15 @@ def _color_key(run: RunData) -> str | None:
 
 def _rewards(run: RunData) -> Chart:
     key = _color_key(run)
-    groups = (("trained", True, 3.2, False), ("replayed from the cache", False, 2.6, True))
+    groups = (
+        ("trained", lambda t: t.new and t.result.status.value != "failed", 3.2, False),
+        ("replayed from the cache", lambda t: not t.new, 2.6, True),
+    )
     series = []
     values_all = [float(t.info[key]) for t in run.trials if key and key in t.info]
-    for name, new, size, hollow in groups:
-        trials = [t for t in run.trials if t.new is new]
+    for name, chosen, size, hollow in groups:
+        trials = [t for t in run.trials if chosen(t)]
+        new = name == "trained"
         values = None
         if key is not None:
             values = tuple(float(t.info.get(key, values_all[0])) for t in trials)
@@ -185,6 +192,11 @@ def _rewards(run: RunData) -> Chart:
         color = PALETTE[0] if new else GREY
         style = {"values": values, "size": size, "hollow": hollow, "color": color}
         series.append(_points(name, trials, x, y, full=True, **style))
+    failed = [t for t in run.trials if t.new and t.result.status.value == "failed"]
+    series.append(
+        _points("failed (chance reward)", failed, [float(t.id) for t in failed],
+                [t.reward for t in failed], full=True, color=FRONT, size=3.4, hollow=True)
+    )  # fmt: skip
     span = (min(values_all), max(values_all)) if values_all else None
     title = "Reward of every trial" + (f", coloured by {key}" if key else "")
     return Chart(
@@ -196,6 +208,8 @@ def _rewards(run: RunData) -> Chart:
         "search",
         color_label=key,
         color_range=span,
+        note="Red rings: trials that failed (their reward is chance level).",
+        x_integer=True,
     )
 
 
@@ -206,7 +220,8 @@ def _epsilon(run: RunData) -> Chart:
     line = Series("epsilon", x, y, kind="step", color=PALETTE[1], size=2)
     note = "Counted in unique trained models, so cache replays do not advance it."
     title = "Epsilon schedule (exploration rate of each proposal)"
-    return Chart("epsilon", title, "trial", "epsilon", (line,), "search", note=note)
+    return Chart("epsilon", title, "trial", "epsilon", (line,), "search", note=note,
+                 x_integer=True)  # fmt: skip
 
 
 def _cost(run: RunData, key: str, label: str) -> Chart:
@@ -261,7 +276,8 @@ def _diagnostic(run: RunData, key: str) -> Chart:
         _points(key, trials, x, y, color=PALETTE[2], size=2.2, legend=False),
     )
     title, note = DIAGNOSTICS.get(key, (f"Diagnostic: {key}", "Reported by the strategy."))
-    return Chart(f"diagnostic_{key}", title, "trial", key, series, "controller", note=note)
+    return Chart(f"diagnostic_{key}", title, "trial", key, series, "controller", note=note,
+                 x_integer=True)  # fmt: skip
 
 
 def _curves(run: RunData) -> Chart:
@@ -287,6 +303,7 @@ def _curves(run: RunData) -> Chart:
         tuple(series),
         "curves",
         note=note,
+        x_integer=True,
     )
 
 

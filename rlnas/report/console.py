@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
+from collections import deque
 from typing import TextIO
 
 from rich.console import Console
@@ -94,6 +96,38 @@ def _state(record: TrialRecord) -> str:
     return f"  FAILED: {r.error}"
 
 
+class Pace:
+    """How fast this machine trains (multiply-adds x epochs per second, the median of the
+    recent trials): a trial far slower than its size predicts is flagged, as on a machine
+    busy with other work.
+
+    >>> from rlnas.results import EvalResult
+    >>> def trial(seconds):
+    ...     result = EvalResult(TrialStatus.OK, 0.9, 10, flops=10**6, seconds=seconds, epochs=2)
+    ...     return TrialRecord(0, "a", (), 0.9, result, True)
+    >>> pace = Pace()
+    >>> [pace.note(trial(s)) for s in (1.0, 1.1, 0.9, 1.0, 1.2)][-1]
+    ''
+    >>> pace.note(trial(6.0))
+    '  slow: 6.0x the usual pace (is the machine busy?)'
+    """
+
+    def __init__(self, window: int = 20, factor: float = 3.0) -> None:
+        self.rates: deque[float] = deque(maxlen=window)
+        self.factor = factor
+
+    def note(self, record: TrialRecord) -> str:
+        r = record.result
+        if not record.new or not r.flops or not r.epochs or r.seconds <= 0:
+            return ""
+        rate = r.flops * r.epochs / r.seconds
+        usual = statistics.median(self.rates) if len(self.rates) >= 5 else None
+        self.rates.append(rate)
+        if usual is None or rate * self.factor > usual or r.seconds < 2.0:
+            return ""
+        return f"  slow: {usual / rate:.1f}x the usual pace (is the machine busy?)"
+
+
 def _count(value: float) -> str:
     """A budget count: whole models as integers, model-equivalents of rungs with a decimal.
 
@@ -124,6 +158,7 @@ class ConsoleMonitor(Monitor):
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.trained_at_start = 0.0
+        self.pace = Pace()
 
     def on_start(self, config: SearchConfig, status: SearchStatus) -> None:
         self.trained_at_start = status.trained
@@ -161,7 +196,7 @@ class ConsoleMonitor(Monitor):
             return
         r = record.result
         source = "new   " if record.new else "cached"
-        state = _state(record)
+        state = _state(record) + self.pace.note(record)
         took = f"{r.seconds:5.1f}s" if record.new else "    - "
         self.console.print(
             f"trial {record.id:4d} {source} {_count(status.trained):>4}/{status.budget}  "

@@ -44,7 +44,7 @@ def load_run(run_dir: str | Path) -> RunData:
     path = run / "trials.db"
     if not path.is_file():
         raise ConfigError(f"{run} is not a run directory (no trials.db in it)")
-    with Store(path) as store:
+    with Store(path, readonly=True) as store, store.snapshot():  # one consistent state
         config = json.loads(store.get_meta("config") or "{}")
         shape_text = store.get_meta("input_shape")
         trials, finals = store.trials(), store.finals()

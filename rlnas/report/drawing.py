@@ -107,6 +107,7 @@ def _title(layer: Layer) -> str:
 def _chain(
     arch: Architecture, input_shape: InputShape | None, options: BuildOptions
 ) -> list[LayerBox]:
+    arch = arch.network
     shapes = output_shapes(arch, input_shape) if input_shape else [None] * len(arch.layers)
     boxes = []
     for layer, shape in zip(arch.layers, shapes, strict=True):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from rlnas.config import ConfigError
 from rlnas.nn.options import BuildOptions
 from rlnas.report.charts import Chart, build_charts
 from rlnas.report.data import RunData, load_run
@@ -38,6 +39,7 @@ main{padding:0 28px 40px}.meta{color:#5f6368}.live{color:#b06000;font-weight:600
 .stats{display:flex;flex-wrap:wrap;gap:8px 28px;margin-top:10px}.stats b{font-size:16px}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:18px}
 figure{margin:0;border:1px solid #dadce0;border-radius:6px;padding:6px}
+.charts figure:last-child:nth-child(odd){grid-column:1/-1}
 figcaption{color:#5f6368;font-size:12px;padding:0 6px 4px}
 svg.plot{width:100%;height:auto;display:block}
 svg text{font-family:system-ui,sans-serif}.title{font-size:13px;font-weight:600}
@@ -123,6 +125,10 @@ def write_report(
     try:
         partial.write_text(html, encoding="utf-8")
         os.replace(partial, target)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write {target} ({error.strerror}); the run directory is not writable"
+        ) from None
     finally:
         partial.unlink(missing_ok=True)  # only left over when writing failed
     pngs: tuple[Path, ...] = ()

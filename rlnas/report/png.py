@@ -27,6 +27,10 @@ def render_png(chart: Chart, path: str | Path, *, dpi: int = 110) -> Path:
             mappable = _draw(ax, s, norm) or mappable
     if chart.x_log:
         ax.set_xscale("log")
+    if chart.x_integer:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(chart.title, fontsize=10, loc="left")
     ax.set_xlabel(chart.x_label)
     ax.set_ylabel(chart.y_label)

@@ -35,14 +35,16 @@ def color_scale(fraction: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+def nice_ticks(lo: float, hi: float, count: int = 5, *, integer: bool = False) -> list[float]:
     """About ``count`` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten)
-    within ``[lo, hi]``.
+    within ``[lo, hi]``; ``integer``: whole numbers only (epochs, trials).
 
     >>> nice_ticks(0.12, 0.97)
     [0.2, 0.4, 0.6, 0.8]
     >>> nice_ticks(0, 60)
     [0, 20, 40, 60]
+    >>> nice_ticks(0.9, 3.1), nice_ticks(0.9, 3.1, integer=True)
+    ([1.0, 1.5, 2.0, 2.5, 3.0], [1, 2, 3])
     """
     span = hi - lo
     if not span > 0:
@@ -50,6 +52,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
     first = math.ceil(lo / step - 1e-9)
     ticks = []
     k = first
@@ -90,8 +94,10 @@ def format_tick(value: float) -> str:
 class _Axis:
     """Maps data values to pixels, linear or log10, with padding around the data."""
 
-    def __init__(self, values: list[float], start: float, end: float, log: bool) -> None:
-        self.log, self.start, self.end = log, start, end
+    def __init__(
+        self, values: list[float], start: float, end: float, log: bool, integer: bool = False
+    ) -> None:
+        self.log, self.start, self.end, self.integer = log, start, end, integer
         data = [math.log10(v) for v in values if v > 0] if log else values
         lo, hi = (min(data), max(data)) if data else (0.0, 1.0)
         if hi - lo < 1e-12:
@@ -104,7 +110,9 @@ class _Axis:
         return self.start + (v - self.lo) / (self.hi - self.lo) * (self.end - self.start)
 
     def ticks(self) -> list[float]:
-        return _log_ticks(self.lo, self.hi) if self.log else nice_ticks(self.lo, self.hi)
+        if self.log:
+            return _log_ticks(self.lo, self.hi)
+        return nice_ticks(self.lo, self.hi, integer=self.integer)
 
     def usable(self, value: float) -> bool:
         return math.isfinite(value) and (value > 0 or not self.log)
@@ -116,7 +124,7 @@ def render_svg(chart: Chart) -> str:
     left, top, bottom = 64, 48, HEIGHT - 46
     xs = [v for s in chart.series for v in s.x]
     ys = [v for s in chart.series for v in s.y if math.isfinite(v)]
-    xa = _Axis([v for v in xs if math.isfinite(v)], left, right, chart.x_log)
+    xa = _Axis([v for v in xs if math.isfinite(v)], left, right, chart.x_log, chart.x_integer)
     ya = _Axis(ys, bottom, top, False)
     out = [
         f'<svg class="plot" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" '

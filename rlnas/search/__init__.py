@@ -7,10 +7,12 @@
 - :mod:`~rlnas.search.monitor`: the progress protocol;
 - :mod:`~rlnas.search.components`: from a :class:`~rlnas.config.SearchConfig` to the
   evaluator, space, strategy, reward and executor;
-- :mod:`~rlnas.search.single`: one architecture trained as a search would (`rlnas train`).
+- :mod:`~rlnas.search.single`: one architecture trained as a search would (`rlnas train`);
+- :mod:`~rlnas.search.asktell`: :class:`Search`, ask/tell for your own training loop.
 """
 
 from rlnas.results import trial_seed
+from rlnas.search.asktell import Search
 from rlnas.search.components import build_evaluator, make_components
 from rlnas.search.loop import run_search
 from rlnas.search.monitor import Monitor, MonitorGroup, SearchStatus, SearchSummary
@@ -19,6 +21,7 @@ from rlnas.search.single import TrainReport, train_architecture
 __all__ = [
     "Monitor",
     "MonitorGroup",
+    "Search",
     "SearchStatus",
     "SearchSummary",
     "TrainReport",

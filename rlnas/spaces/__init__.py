@@ -7,11 +7,14 @@ from typing import Any
 
 from rlnas.config import apply_settings
 from rlnas.spaces.base import LinkDecision, SearchSpace
+from rlnas.spaces.choice import Choice, ChoiceSpace
 from rlnas.spaces.enas_macro import EnasMacroConfig, EnasMacroSpace, EnasMacroState
 from rlnas.spaces.metaqnn import PRESETS, MetaQNNConfig, MetaQNNSpace, MetaQNNState
 
 __all__ = [
     "SPACES",
+    "Choice",
+    "ChoiceSpace",
     "EnasMacroConfig",
     "EnasMacroSpace",
     "EnasMacroState",
