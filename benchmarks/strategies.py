@@ -8,10 +8,14 @@ seeds that found the table's best architecture, and the simulated training time 
 table's recorded seconds of every model trained).
 
     python benchmarks/strategies.py [--seeds 30] [--budgets 50,100,200,400] [--plot FILE]
-        [--strategies random evolution 'qlearning:{"alpha": 0.01}' ...]
+        [--strategies random evolution 'qlearning:{"alpha": 0.01}' qlearning+mf ...]
+        [--jobs 2] [--rows FILE]
 
-An entry of ``--strategies`` is a registered name, optionally with JSON settings for it
-(``name:{"setting": value}``), so defaults can be compared with alternatives in one run.
+An entry of ``--strategies`` is a registered name, optionally with ``+mf`` (multi-fidelity
+rungs from epoch 1; the budget then counts full trainings' worth of epochs, so every entry
+spends the same simulated compute) and JSON settings (``name:{"setting": value}``), so
+defaults can be compared with alternatives in one run. With ``--rows`` every run's row is
+appended as it finishes and reused when the command runs again: a long comparison resumes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import multiprocessing
 import statistics
+import time
 from pathlib import Path
 
 from runroot import add_keep_option, run_root
@@ -33,18 +39,24 @@ from rlnas.strategies import STRATEGIES, OneShotStrategy
 
 
 def run(entry: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path) -> dict:
-    strategy, _, settings = entry.partition(":")
+    name, _, settings = entry.partition(":")
+    strategy, _, mf = name.partition("+")  # "+mf": multi-fidelity rungs from epoch 1
     config = SearchConfig(
         dataset=f"tabular:{evaluator.name}", strategy=strategy, budget=budget, seed=seed,
-        top_k=0, run_dir=str(root / f"{len(list(root.iterdir()))}"),
+        top_k=0, run_dir=str(root / f"{entry}-{budget}-{seed}-{time.time_ns()}"),
         strategy_settings=json.loads(settings) if settings else {},
+        min_epochs=1 if mf == "mf" else None,
     )  # fmt: skip
     summary = run_search(config, evaluator=evaluator)
     best = leaderboard(summary.trials)[0]
     return {
+        "entry": entry,
+        "budget": budget,
+        "seed": seed,
         "regret": evaluator.best_test_acc() - evaluator.test_acc(best.arch),
         "val_regret": best_val(evaluator, seed) - best.result.val_acc,
         "hours": sum(t.result.seconds for t in summary.trials if t.new) / 3600,
+        "models": sum(t.new for t in summary.trials),
         "arch": best.arch,
     }
 
@@ -73,6 +85,10 @@ def main() -> None:
         "--strategies", nargs="+", default=tabular, help='names, or name:{"json": settings}'
     )
     parser.add_argument("--plot", default=None, help="write a PNG of regret (needs matplotlib)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (processes)")
+    parser.add_argument(
+        "--rows", type=Path, help="append each run's row here; rows already there are reused"
+    )
     add_keep_option(parser)
     args = parser.parse_args()
     evaluator = TabularEvaluator(args.table)
@@ -87,9 +103,22 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- |")
     results: dict[str, list[tuple[float, ...]]] = {}
+    done: dict[tuple[str, int, int], dict] = {}
+    if args.rows and args.rows.exists():
+        for line in args.rows.read_text().splitlines():
+            row = json.loads(line)
+            done[row["entry"], row["budget"], row["seed"]] = row
     for strategy in args.strategies:
         for budget in budgets:
-            runs = [run(strategy, budget, s, evaluator, root) for s in range(args.seeds)]
+            todo = [s for s in range(args.seeds) if (strategy, budget, s) not in done]
+            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+                jobs = [(strategy, budget, s, evaluator, root) for s in todo]
+                for row in pool.starmap(run, jobs):
+                    done[strategy, budget, row["seed"]] = row
+                    if args.rows:
+                        with args.rows.open("a") as f:
+                            f.write(json.dumps(row) + "\n")
+            runs = [done[strategy, budget, s] for s in range(args.seeds)]
             regret, half = mean_ci([r["regret"] for r in runs])
             val_regret, val_half = mean_ci([r["val_regret"] for r in runs])
             hours = statistics.mean(r["hours"] for r in runs)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Collection
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from rlnas.settings import ConfigError, apply_settings, check_types, shown_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -16,64 +17,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["ConfigError", "SearchConfig", "apply_settings", "load_config", "parse_duration"]
-
-T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; the message says which and how to fix it."""
-
-
-def apply_settings(
-    cls: type[T],
-    base: T | None,
-    table: dict[str, Any],
-    *,
-    name: str,
-    exclude: Collection[str] = (),
-) -> T:
-    """``base`` (None: ``cls()``) with the settings of the TOML table ``[name]`` applied:
-    how every table of a config file (``[space]``, ``[train]``, ``[final]``) becomes its
-    frozen dataclass.
-
-    TOML lists become tuples (nested ones too); a table given for a field whose value is a
-    dataclass is applied to that value the same way. A key that is not a field of ``cls``
-    (or is in ``exclude``), or a value the dataclass refuses, is a one-line
-    :class:`ConfigError` naming it.
-
-    >>> @dataclass(frozen=True)
-    ... class Knobs:
-    ...     sizes: tuple[int, ...] = (1,)
-    ...     depth: int = 2
-    >>> apply_settings(Knobs, None, {"sizes": [3, 4]}, name="space")
-    Knobs(sizes=(3, 4), depth=2)
-    >>> apply_settings(Knobs, None, {"width": 3}, name="space")
-    Traceback (most recent call last):
-    ...
-    rlnas.config.ConfigError: unknown [space] setting(s) width; known: depth, sizes
-    """
-    base = cls() if base is None else base
-    known = {f.name for f in fields(cls)} - set(exclude)  # type: ignore[arg-type]
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown [{name}] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        current = getattr(base, key)
-        if isinstance(value, dict) and is_dataclass(current) and not isinstance(current, type):
-            value = apply_settings(type(current), current, value, name=f"{name}.{key}")
-        values[key] = _tuples(value)
-    try:
-        return replace(base, **values)  # type: ignore[type-var]
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"invalid [{name}] settings: {error}") from None
-
-
-def _tuples(value: Any) -> Any:
-    """TOML arrays as tuples, as frozen dataclasses hold them."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -164,6 +107,10 @@ class SearchConfig:
     gpus_per_trial: float = 0.0
     #: How often a trial whose worker died is run again before it is stored as failed.
     max_retries: int = 2
+    #: Stop a trial that runs longer than this many seconds (its worker is killed) and store
+    #: it as failed (None: no limit). Needs workers in other processes: with one worker and
+    #: no executor given, the process executor is used.
+    trial_timeout: float | None = None
     #: The run directory (None: runs/<dataset>-<strategy>-<time>).
     run_dir: str | None = None
     #: The ``[space]`` table: settings of the search space (e.g. filters, max_depth).
@@ -223,6 +170,14 @@ class SearchConfig:
             raise ConfigError(
                 f"max_retries must be a non-negative integer, got {self.max_retries!r}"
             )
+        if self.trial_timeout is not None:
+            if not isinstance(self.trial_timeout, (int, float)) or not self.trial_timeout > 0:
+                raise ConfigError(f"trial_timeout must be positive, got {self.trial_timeout!r}")
+            if self.executor == "inline":
+                raise ConfigError(
+                    "--trial-timeout stops a trial by killing its worker; the inline executor "
+                    "has none: drop --executor inline"
+                )
         if not self.cpus_per_trial > 0 or not self.gpus_per_trial >= 0:
             raise ConfigError("cpus_per_trial must be positive and gpus_per_trial not negative")
 
@@ -253,8 +208,10 @@ class SearchConfig:
 
     @property
     def executor_name(self) -> str:
-        """The executor in force: ``executor``, else process for several workers."""
-        return self.executor or ("process" if (self.workers or 1) > 1 else "inline")
+        """The executor in force: ``executor``, else process for several workers or a
+        trial timeout."""
+        isolate = (self.workers or 1) > 1 or self.trial_timeout is not None
+        return self.executor or ("process" if isolate else "inline")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2)
@@ -265,13 +222,21 @@ class SearchConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(
-                f"unknown setting(s) {', '.join(unknown)} in {source}; "
+                f"unknown setting(s) {', '.join(map(shown_key, unknown))} in {source}; "
                 f"known: {', '.join(sorted(known))}"
             )
         try:
-            return cls(**values)
+            made = cls(**values)
+        except ConfigError:
+            raise
         except TypeError as error:
             raise ConfigError(f"invalid {source}: {error}") from None
+        except Exception:  # a check tripped over a value of another type: say which
+            made = None
+        check_types(cls, values, where=source)
+        if made is None:
+            raise ConfigError(f"invalid {source}: {values}")
+        return made
 
 
 _TABLES = {
@@ -315,7 +280,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
             if key in _NAMED and "name" in value:  # [strategy] name = "evolution"
                 values[key] = value.pop("name")
             values[_TABLES[key]] = value
-        elif key == "time_limit" and isinstance(value, str):
+        elif key in ("time_limit", "trial_timeout") and isinstance(value, str):
             values[key] = parse_duration(value)
         else:
             values[key] = value

@@ -51,7 +51,7 @@ def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], li
     path = Path(run_dir) / "trials.db"
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a run directory (no trials.db in it)")
-    with Store(path) as store:
+    with Store(path, readonly=True) as store, store.snapshot():
         config = json.loads(store.get_meta("config") or "{}")
         return config, store.trials(), store.finals()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import pickle
 import sqlite3
 import time
@@ -123,16 +124,26 @@ class FinalRecord:
 class Store:
     """A run's trials, result cache, strategy checkpoint and final scores."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        """Open (and create, unless ``readonly``) the store at ``path``. ``readonly``: for
+        reading a run while a search writes it, or a run on read-only media. Raises
+        :class:`StoreError` for a file that is no store, or a store that cannot be written
+        (or, read-only, does not exist)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
+        self.readonly = readonly
         try:
+            if readonly:
+                self._db = _open_readonly(self.path)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.path.parent, os.W_OK):
+                raise PermissionError(f"{self.path.parent} is read-only")
+            self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"{self.path} is not an rlnas trial store ({error})") from None
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise StoreError(_why(self.path, error)) from None
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
@@ -140,6 +151,16 @@ class Store:
             raise StoreError(
                 f"{self.path} has store schema {version}; this rlnas reads {SCHEMA_VERSION}"
             )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Reads inside see one consistent state of the store, even while another process
+        commits trials (a read transaction: SQLite's WAL gives it a snapshot)."""
+        self._db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -313,6 +334,33 @@ class Store:
             FinalRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
             for row in rows
         ]
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; in a read-only folder, where SQLite cannot make the WAL's
+    shared-memory file, one that treats the file as immutable (nobody can write it)."""
+    if not path.is_file():
+        raise StoreError(f"{path} does not exist")
+    for flags in ("mode=ro", "immutable=1"):
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, isolation_level=None)
+        try:
+            db.execute("SELECT COUNT(*) FROM meta").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            if flags == "immutable=1":
+                raise
+    raise AssertionError("unreachable")
+
+
+def _why(path: Path, error: Exception) -> str:
+    """One line on why the store at ``path`` cannot be opened."""
+    text = str(error)
+    if "readonly" in text or "read-only" in text or isinstance(error, PermissionError):
+        return f"cannot write to {path}: the run directory is read-only; choose another --run-dir"
+    if "unable to open" in text:
+        return f"cannot open {path}: {text}; check that its folder exists and is writable"
+    return f"{path} is not an rlnas trial store ({text})"
 
 
 def _set_meta(db: sqlite3.Connection, meta: Mapping[str, str] | None) -> None:

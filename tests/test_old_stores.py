@@ -54,7 +54,12 @@ def test_an_old_half_way_store_resumes_to_the_old_uninterrupted_run(tmp_path, na
     config = dataclasses.replace(SearchConfig.from_dict(values), run_dir=str(run))
     run_search(config, resume=True, evaluator=evaluator(config.space))
     trials, resumed_finals, _ = stored(run / "trials.db")
-    assert trials == whole
+    # Trial by trial the same; the strategies' diagnostics (a policy's entropy, computed
+    # in float32) only to float32's precision: the fixtures were written on another CPU.
+    assert [dataclasses.replace(t, info={}) for t in trials] == [
+        dataclasses.replace(t, info={}) for t in whole
+    ]
+    assert [t.info for t in trials] == [pytest.approx(t.info, rel=1e-6) for t in whole]
     assert resumed_finals == finals
 
 

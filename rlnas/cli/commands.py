@@ -19,6 +19,7 @@ _SEARCH_FLAGS = (
     "prune", "min_epochs", "eta", "screen", "screen_proxy", "subset", "final_recipe",
     "shortlist", "shortlist_epochs",
     "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
+    "trial_timeout",
 )  # fmt: skip
 
 
@@ -48,11 +49,16 @@ def _search(args: argparse.Namespace) -> int:
             settings["frozen"] = True
         values["strategy_settings"] = settings
     config = SearchConfig.from_dict(values, source="options")
-    monitor: Monitor = ConsoleMonitor()
+    monitors: list[Monitor] = []
     if not args.no_report:
         from rlnas.report import ReportMonitor
 
-        monitor = MonitorGroup(ReportMonitor(), monitor)  # the report is final when shown
+        monitors.append(ReportMonitor())  # first: the report is final when the end is shown
+    if args.tensorboard:
+        from rlnas.report.tensorboard import TensorBoardMonitor
+
+        monitors.append(TensorBoardMonitor(args.tensorboard))
+    monitor = MonitorGroup(*monitors, ConsoleMonitor())
     summary = run_search(config, resume=args.resume, monitor=monitor)
     return 130 if summary.stopped == "interrupted" else 0
 
@@ -143,7 +149,12 @@ def _datasets(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from rlnas.report import write_report
 
-    files = write_report(args.run, png=not args.no_png, top=args.top, draw=args.draw)
+    if len(args.run) > 1:
+        from rlnas.report.compare import write_comparison
+
+        print(write_comparison(args.run, args.out))
+        return 0
+    files = write_report(args.run[0], png=not args.no_png, top=args.top, draw=args.draw)
     print(files.html)
     if files.pngs:
         print(f"{len(files.pngs)} PNG plots in {files.pngs[0].parent}")

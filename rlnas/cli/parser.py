@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rlnas", description="Neural architecture search by reinforcement learning."
     )
+    from rlnas import __version__
+
+    parser.add_argument("--version", action="version", version=f"rlnas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("search", help="search for an architecture (MetaQNN Q-learning by default)")
     for add in (_search_what, _search_limits, _search_where):
@@ -127,10 +130,17 @@ def _search_where(s: argparse.ArgumentParser) -> None:
     s.add_argument("--cpus-per-trial", type=float, help="CPUs each Ray trial declares (1)")
     s.add_argument("--gpus-per-trial", type=float, help="GPUs each Ray trial declares (0)")
     s.add_argument("--max-retries", type=int, help="re-runs of a trial whose worker died (2)")
+    s.add_argument(
+        "--trial-timeout", type=_duration, metavar="DURATION",
+        help="stop a trial running longer than e.g. 10m (its worker is killed) as failed",
+    )  # fmt: skip
     s.add_argument("--run-dir", help="run directory (default runs/<dataset>-<strategy>-<time>)")
     s.add_argument("--resume", action="store_true", help="continue the search in --run-dir")
     s.add_argument(
         "--no-report", action="store_true", help="do not write RUN/report.html during the search"
+    )
+    s.add_argument(
+        "--tensorboard", metavar="DIR", help="also log the search for TensorBoard in DIR"
     )
     s.add_argument("--policy", help="meta-a2c: start from a policy file of rlnas meta-train")
     s.add_argument(
@@ -193,8 +203,11 @@ def _others(sub: Any) -> None:
     d = sub.add_parser("datasets", help="which data sets are available and from where")
     d.add_argument("--data-dir")
 
-    r = sub.add_parser("report", help="write RUN/report.html and PNG plots in RUN/plots/")
-    r.add_argument("run", help="run directory")
+    r = sub.add_parser(
+        "report", help="write RUN/report.html and PNG plots in RUN/plots/; several runs: compare"
+    )
+    r.add_argument("run", nargs="+", help="run directory (several: one comparison page)")
+    r.add_argument("--out", default="comparison.html", help="the comparison page of several runs")
     r.add_argument("--top", type=int, default=25, help="rows of the top-trials table (25)")
     r.add_argument("--draw", type=int, default=5, help="top architectures to draw (5)")
     r.add_argument("--no-png", action="store_true", help="skip the PNG copies of the plots")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,16 +217,15 @@ def _npz(path_text: str) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
         raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
     if "x" not in arrays or "y" not in arrays:
         raise DatasetError(f"{path} must hold arrays 'x' and 'y' (found {sorted(arrays)})")
-    x, y = arrays["x"], arrays["y"].reshape(-1)
+    x, y = _nchw(arrays["x"], str(path)), arrays["y"].reshape(-1)
     if len(x) != len(y):
         raise DatasetError(f"{path}: {len(x)} images but {len(y)} labels")
     if not np.issubdtype(y.dtype, np.integer):
         raise DatasetError(f"{path}: labels 'y' must be integers, got {y.dtype}")
-    x = _nchw(x, str(path))
     if "x_test" in arrays and "y_test" in arrays:
         parts: _Arrays = (x, y, _nchw(arrays["x_test"], str(path)), arrays["y_test"].reshape(-1))
     else:

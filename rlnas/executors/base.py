@@ -100,6 +100,12 @@ class Executor(ABC):
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Run ``fn(resident, *args, **kwargs)`` on a worker when one is free."""
 
+    def abandon(self, future: Future[Any]) -> bool:
+        """Stop the call of ``future`` now, killing its worker if it runs: the future then
+        ends with :class:`WorkerLost` (for a hung trial, ``--trial-timeout``). False when
+        the executor cannot (calls in the caller's own thread). Default: cannot."""
+        return False
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:  # noqa: B027
         """Release the workers. ``wait``: let running calls finish first; otherwise stop
         them now (their futures end with :class:`WorkerLost`). ``cancel_futures``: cancel

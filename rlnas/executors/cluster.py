@@ -131,6 +131,16 @@ class RayExecutor(Executor):
         except Exception as error:
             future.set_exception(error)
 
+    def abandon(self, future: Future[Any]) -> bool:
+        with self._lock:
+            ref = self._refs.get(future)
+        if ref is None:
+            return False
+        self._ray.cancel(ref, force=True)  # kills the worker process running the task
+        if not future.done():
+            future.set_exception(WorkerLost("Ray task cancelled"))
+        return True
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._closed:
             return

@@ -137,6 +137,20 @@ class ProcessExecutor(Executor):
             self._dispatch()
         return future
 
+    def abandon(self, future: Future[Any]) -> bool:
+        with self._lock:
+            for slot in self._slots:
+                if slot.call is not None and slot.call.future is future:
+                    if slot.process is not None:
+                        slot.process.kill()  # the watcher sees it die and replaces it
+                    return True
+            for call in self._queue:  # not started yet: it simply never runs
+                if call.future is future:
+                    self._queue.remove(call)
+                    call.future.set_exception(WorkerLost("stopped before it started"))
+                    return True
+        return False
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             if self._closing:

@@ -30,7 +30,7 @@ from rlnas.results import EvalResult, TrialStatus, trial_seed
 from rlnas.search.components import CUSTOM, build_evaluator, build_executor, make_components
 from rlnas.search.finals import Finals
 from rlnas.search.monitor import Monitor, SearchStatus, SearchSummary
-from rlnas.search.resume import SEARCH_SECONDS, check_resumable, default_run_dir
+from rlnas.search.resume import SEARCH_SECONDS, check_resumable, default_run_dir, run_lock
 from rlnas.search.rungs import Ladder, Rungs
 from rlnas.search.scheduler import Scheduler
 from rlnas.store import PendingState, PendingTrial, Store, TrialRecord
@@ -87,7 +87,7 @@ def run_search(
             f"this run uses the custom reward {config.reward.removeprefix(CUSTOM)!r}; "
             "pass the function again: run_search(config, reward=fn)"
         )
-    with Store(run_dir / "trials.db") as store:
+    with run_lock(run_dir), Store(run_dir / "trials.db") as store:
         check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
         space, strategy, made = make_components(config, evaluator)
@@ -137,7 +137,7 @@ class _Loop:
         self.best: TrialRecord | None = max(self.trials, key=lambda t: t.reward, default=None)
         self.scheduler = Scheduler(
             executor, max_retries=config.max_retries, num_classes=evaluator.num_classes,
-            answer=self.commit,
+            answer=self.commit, timeout=config.trial_timeout,
         )  # fmt: skip
         # Proposals out at the last checkpoint: asked again first (the strategy that made
         # them is restored from that checkpoint, so it will not make them again).

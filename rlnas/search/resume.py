@@ -7,14 +7,24 @@ started with; only where and how it runs, and what follows the search, may chang
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from rlnas.config import ConfigError, SearchConfig
 from rlnas.store import Store
 
-__all__ = ["AFTER_SEARCH", "RESUMABLE", "SEARCH_SECONDS", "check_resumable", "default_run_dir"]
+__all__ = [
+    "AFTER_SEARCH",
+    "RESUMABLE",
+    "SEARCH_SECONDS",
+    "check_resumable",
+    "default_run_dir",
+    "run_lock",
+]
 
 #: ``meta`` key: the seconds searched so far, over every session (a resumed search gets
 #: what is left of its time limit)
@@ -23,7 +33,7 @@ SEARCH_SECONDS = "search_seconds"
 RESUMABLE = {"time_limit", "run_dir", "device", "threads", "data_dir"}
 #: Where and how trials run: may change on resume too (results do not depend on it).
 RESUMABLE |= {"executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial"}
-RESUMABLE |= {"max_retries"}
+RESUMABLE |= {"max_retries", "trial_timeout"}
 #: What happens after the search: may change on resume (to retrain more, or otherwise);
 #: so may ``top_k`` unless ``prune`` uses it during the search.
 AFTER_SEARCH = {"final_epochs", "final_recipe", "final_settings", "shortlist", "shortlist_epochs"}
@@ -66,3 +76,39 @@ def check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: P
 def _plain(value: object) -> object:
     """``value`` as the stored JSON config holds it."""
     return json.loads(json.dumps(value))
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold ``RUN/search.lock`` while a search runs in ``run_dir``: a second search of the
+    same run (two ``--resume`` at once) is refused with a one-line :class:`ConfigError`,
+    so a run never has two writers. The operating system releases the lock when the
+    process ends, however it ends (a SIGKILL included). Readers (``show``, ``report``)
+    take no lock."""
+    import fcntl
+
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = (run_dir / "search.lock").open("a+")
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write to {run_dir} ({error.strerror}); choose a writable --run-dir"
+        ) from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ConfigError(
+                f"{run_dir} is being searched right now ({holder}); wait for that search "
+                "to end, or stop it, before resuming it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

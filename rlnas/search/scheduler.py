@@ -9,6 +9,7 @@ says why. The scheduler keeps no strategy and no store: the loop commits each an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -42,16 +43,23 @@ class Job:
     future: Future[EvalResult] | None = None
     #: Workers lost while training it.
     attempts: int = 0
+    #: When it was submitted (``time.monotonic``); whether it passed the timeout, and was
+    #: stopped then (an executor that cannot stop a job lets it run on).
+    started: float = 0.0
+    overdue: bool = False
+    timed_out: bool = False
 
 
 class Scheduler:
     """Runs jobs on ``executor`` and hands each result to ``answer``."""
 
     def __init__(
-        self, executor: Executor, *, max_retries: int, num_classes: int, answer: Answer
-    ) -> None:
+        self, executor: Executor, *, max_retries: int, num_classes: int, answer: Answer,
+        timeout: float | None = None,
+    ) -> None:  # fmt: skip
         self.executor, self.max_retries = executor, max_retries
         self.num_classes, self.answer = num_classes, answer
+        self.timeout = timeout
         self.jobs: dict[str, Job] = {}  # by architecture, in the order they started
 
     def has_room(self) -> bool:
@@ -77,12 +85,25 @@ class Scheduler:
         self._submit(job)
 
     def _submit(self, job: Job) -> None:
+        job.started, job.overdue = time.monotonic(), False
         job.future = self.executor.submit(evaluate_trial, job.arch, job.seed, job.prune)
 
     def wait(self) -> set[Future[EvalResult]]:
-        """Block until at least one job ends (KeyboardInterrupt passes through)."""
-        futures = [job.future for job in self.jobs.values() if job.future is not None]
-        return wait(futures, return_when=FIRST_COMPLETED)[0]
+        """Block until at least one job ends (KeyboardInterrupt passes through); stop the
+        jobs that run past the timeout (their worker is killed: they end at once)."""
+        while True:
+            futures = [job.future for job in self.jobs.values() if job.future is not None]
+            watched = [j for j in self.jobs.values() if not j.overdue and j.future is not None]
+            left = None
+            if self.timeout is not None and watched:
+                left = max(min(j.started for j in watched) + self.timeout - time.monotonic(), 0)
+            done = wait(futures, timeout=left, return_when=FIRST_COMPLETED)[0]
+            if done:
+                return done
+            for job in watched:
+                if time.monotonic() - job.started >= (self.timeout or 0.0):
+                    job.overdue = True
+                    job.timed_out = job.future is not None and self.executor.abandon(job.future)
 
     def settle(self, done: set[Future[EvalResult]]) -> None:
         """Answer the proposals of the jobs in ``done``, or run a job again. A job's other
@@ -94,10 +115,10 @@ class Scheduler:
                 result = job.future.result()
             except WorkerLost as lost:
                 job.attempts += 1
-                if job.attempts <= self.max_retries:
+                if not job.timed_out and job.attempts <= self.max_retries:
                     self._submit(job)  # same seed: the result does not depend on the retry
                     continue
-                result = self.lost(job, str(lost))
+                result = self.hung(job) if job.timed_out else self.lost(job, str(lost))
             new = True
             while job.waiting:
                 _, proposal = job.waiting.pop(0)
@@ -117,6 +138,13 @@ class Scheduler:
             error=f"worker lost {job.attempts} times (--max-retries {self.max_retries}); "
             f"last: {reason}",
             extra={"worker_lost": job.attempts},
+        )  # fmt: skip
+
+    def hung(self, job: Job) -> EvalResult:
+        """The failed result of a job stopped at the timeout (its worker was killed)."""
+        return EvalResult(
+            TrialStatus.FAILED, val_acc=1.0 / self.num_classes, num_classes=self.num_classes,
+            error=f"timed out after {self.timeout:g} s (--trial-timeout); its worker was stopped",
         )  # fmt: skip
 
     def pending(self) -> list[PendingTrial]:

@@ -61,6 +61,10 @@ def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = Fa
     seed = trial_seed(config.seed, arch)
     shape, build = evaluator.input_shape, evaluator.train_config.build
     try:
+        count_params(arch, shape, evaluator.num_classes, build)  # can it be built at all?
+    except ValueError as error:  # e.g. a convolution after FC
+        raise ConfigError(f"cannot build {arch_text}: {error}") from None
+    try:
         if final:
             params = count_params(arch, shape, evaluator.num_classes, build)
             flops = count_flops(arch, shape, evaluator.num_classes, build)

@@ -153,19 +153,19 @@ def train(
 
     Tensors may live on any device; they are moved to ``device`` once. Returns the curve
     and the trained model; a NaN loss or running out of memory returns ``failed`` with the
-    reason instead of raising. Without ``val`` there are no restarts. ``on_epoch(epoch,
+    reason instead of raising, and so does a network that cannot be built. Hyper-parameter
+    tokens of ``arch`` (``LR(n)``, ``BS(n)``) override ``config``. Without ``val`` there are
+    no restarts. ``on_epoch(epoch,
     model, val_curve)`` is called after each epoch (epoch 0 again after a restart); when it
     returns True training stops there and the outcome is marked ``pruned``.
     """
     device = torch.device(device)
-    # channels-last: oneDNN's (and cuDNN's) fast convolution layout; ~20% faster on CPU
+    if arch.settings:  # searched hyper-parameters (LR, BS tokens) set this training
+        settings: dict[str, Any] = dict(arch.settings)
+        config = replace(config, **settings)
+    x, y = _on(device, data)
+    xv, yv = _on(device, val) if val is not None else (None, None)
     fast = torch.channels_last
-    x, y = data[0].to(device).contiguous(memory_format=fast), data[1].to(device)
-    xv, yv = (
-        (val[0].to(device).contiguous(memory_format=fast), val[1].to(device))
-        if val is not None
-        else (None, None)
-    )
     input_shape = (x.shape[1], x.shape[2], x.shape[3])
     chance = 1.0 / num_classes
     lr = config.learning_rate
@@ -173,17 +173,16 @@ def train(
     while True:
         torch.manual_seed(seed + 7919 * restarts)  # init and dropout
         shuffle = torch.Generator().manual_seed(seed + 7919 * restarts)
-        model = build(arch, input_shape, num_classes, config.build)
+        try:
+            model = build(arch, input_shape, num_classes, config.build)
+        except ValueError as error:  # e.g. a space of the user's that allows FC before conv
+            return TrainOutcome((chance,), (), restarts, f"cannot build: {error}", nn.Identity())
         model = model.to(device).to(memory_format=fast)  # type: ignore[call-overload]
         try:
             curve, losses = _fit(model, x, y, xv, yv, config, lr, shuffle, chance, on_epoch)
         except _Stuck as stuck:
             failed_steps += stuck.steps
-            whole = config.epochs * -(-len(x) // config.batch_size)
-            if (
-                restarts >= config.max_restarts
-                or failed_steps + stuck.steps > config.restart_budget * whole
-            ):
+            if not _may_restart(config, restarts, failed_steps, stuck.steps, len(x)):
                 reason = f"not better than chance after {restarts + 1} tries"
                 return TrainOutcome((chance,), (), restarts, reason, model)
             restarts += 1
@@ -191,11 +190,37 @@ def train(
             continue
         except _Diverged as error:
             return TrainOutcome((chance,), (), restarts, str(error), model)
-        except torch.OutOfMemoryError:
+        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as error:
+            if not _out_of_memory(error):
+                raise
             return TrainOutcome((chance,), (), restarts, "out of memory", model)
         except _Pruned as stop:
             return TrainOutcome(tuple(stop.curve), tuple(stop.losses), restarts, None, model, True)
         return TrainOutcome(tuple(curve), tuple(losses), restarts, None, model)
+
+
+def _may_restart(config: TrainConfig, restarts: int, spent: int, per_try: int, n: int) -> bool:
+    """Another try is allowed: under ``max_restarts``, and its steps keep the failed tries
+    within ``restart_budget`` whole trainings of ``n`` images."""
+    whole = config.epochs * -(-n // config.batch_size)
+    return restarts < config.max_restarts and spent + per_try <= config.restart_budget * whole
+
+
+def _on(
+    device: torch.device, data: tuple[torch.Tensor, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels on ``device``, the images channels-last (oneDNN's and cuDNN's
+    fast convolution layout; ~20% faster on CPU)."""
+    images, labels = data
+    return images.to(device).contiguous(memory_format=torch.channels_last), labels.to(device)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, Python's MemoryError, or the CPU allocator's RuntimeError."""
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(error)
+    return "can't allocate memory" in text or "out of memory" in text
 
 
 class _Stuck(Exception):

@@ -1,0 +1,44 @@
+"""The fault-injection suite on every strategy: SIGKILL at random moments, resume, and the
+store equals the uninterrupted run's; and each kind of failing trial costs one trial."""
+
+import pytest
+
+from rlnas.config import SearchConfig
+from rlnas.evaluation.image import DataSpec, TrainConfig, TrainingEvaluator
+from rlnas.search import run_search
+from rlnas.strategies import STRATEGIES
+from rlnas.testing import FaultyEvaluator, check_kill_resume
+
+#: A shortlist and finals after the search, so kills land in them too.
+AFTER = {"shortlist": 3, "top_k": 2}
+SETTINGS = {"enas": {"num_epochs": 3}, "reinforce": {"batch_size": 4}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_sigkill_at_random_moments_then_resume_loses_nothing(strategy, tmp_path):
+    space = "enas-macro" if strategy == "enas" else "metaqnn"
+    report = check_kill_resume(
+        strategy, tmp_path, space=space, settings=SETTINGS.get(strategy), kills=10,
+        seed=7, **AFTER,
+    )  # fmt: skip
+    assert report.kills >= 8 and report.trials >= 20 and report.finals == 2
+
+
+@pytest.mark.slow
+def test_a_nan_an_oom_a_hang_and_a_dead_worker_each_cost_one_trial(tmp_path):
+    inner = TrainingEvaluator(DataSpec(subset=300), TrainConfig(epochs=2), threads=1)
+    plan = {1: "nan", 2: "oom", 3: "hang", 4: "die"}
+    faulty = FaultyEvaluator(inner, tmp_path / "marks", plan=plan)
+    config = SearchConfig(
+        budget=7, epochs=2, strategy="random", top_k=0, max_retries=0, trial_timeout=6,
+        workers=1, executor="process", run_dir=str(tmp_path / "run"),
+    )  # fmt: skip
+    summary = run_search(config, evaluator=faulty)
+    new = [t for t in summary.trials if t.new]
+    errors = [t.result.error or "" for t in new]
+    assert len(new) == 7 and summary.stopped == "budget"
+    assert "loss became nan" in errors[1] and errors[2] == "out of memory"
+    assert "timed out after 6 s" in errors[3] and "worker lost" in errors[4]
+    others = errors[:1] + errors[5:]  # no other fault: trained, or honestly stuck at chance
+    assert all(e == "" or e.startswith("not better than chance") for e in others)
