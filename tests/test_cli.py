@@ -1,6 +1,7 @@
 """The command line as a user meets it: the quick start, `show`, `train`, and clear errors."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -149,3 +150,14 @@ def test_a_number_too_large_for_any_network_is_one_line_and_exit_2(arch, capsys)
     assert main(["train", arch, "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "up to 1,000,000" in err
+
+
+def test_torch_threads_wait_passively_unless_the_user_says_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

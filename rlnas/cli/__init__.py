@@ -6,6 +6,7 @@ Bad input prints one line saying what is wrong and how to fix it, and exits with
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,11 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    # Torch's OpenMP threads spin while they wait for work: on 2 cores with one busy with
+    # other work, that made 2 threads 1.39x slower than 1, and passive waiting 0.98x
+    # (benchmarks/threads.py); on a quiet machine passive costs ~6%. Set before torch
+    # loads (here and in every worker process); a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rlnas.data import DatasetError
     from rlnas.executors import ExecutorError
     from rlnas.predict import ExportError
