@@ -33,7 +33,7 @@ def test_proxy_correlation_runs_on_digits():
 @pytest.mark.slow
 def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_path):
     args = [
-        "--dataset", "digits", "--minutes", "0.12", "--seeds", "1", "--subset", "300",
+        "--dataset", "digits", "--minutes", "0.2", "--seeds", "1", "--subset", "300",
         "--epochs", "2", "--final-epochs", "1", "--max-params", "20000",
         "--entries", "random", "local+mf", "--keep", str(tmp_path / "runs"),
         "--rows", str(tmp_path / "rows.jsonl"),
