@@ -15,10 +15,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch loads with a model, not when the CLI names ExportError
+    import torch
 
 __all__ = [
     "ExportError",
@@ -114,6 +116,7 @@ class Prediction:
 
 def read_images(paths: Sequence[str | Path], pre: Preprocessing) -> torch.Tensor:
     """Image files -> the normalised ``(N, C, H, W)`` float32 input ``pre`` describes."""
+    import torch
     from PIL import Image, UnidentifiedImageError
 
     c, h, w = pre.input_shape
@@ -150,6 +153,8 @@ def load_exported(model_file: str | Path) -> tuple[Manifest, Callable[[torch.Ten
     if manifest.format == "pytorch":
         return manifest, _torch_runner(_import_module(model).load())
     if manifest.format == "torchscript":
+        import torch
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see rlnas.export
             return manifest, _torch_runner(torch.jit.load(str(model), map_location="cpu"))
@@ -163,6 +168,8 @@ def load_exported(model_file: str | Path) -> tuple[Manifest, Callable[[torch.Ten
 
 
 def _torch_runner(model: Any) -> Callable[[torch.Tensor], np.ndarray]:
+    import torch
+
     def run(x: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
             logits: np.ndarray = model(x).numpy()
@@ -186,6 +193,8 @@ def predict(
     model_file: str | Path, images: Sequence[str | Path], *, top: int = 1
 ) -> list[Prediction]:
     """Classify image files with an exported model, preprocessing them as its manifest says."""
+    import torch
+
     if not images:
         raise ExportError("no images given")
     manifest, run = load_exported(model_file)

@@ -103,6 +103,22 @@ def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
 def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
     """The leaderboard: one row per architecture, the retrained ones first (in their
     final rank order), then best reward first."""
+    return _rows(leaderboard(trials, finals), finals)
+
+
+def open_ranking(run_dir: str | Path, top: int) -> tuple[dict[str, Any], int, list[Row]]:
+    """The stored config, the number of trials and the first ``top`` rows of the run's
+    :func:`ranking`, chosen by the store's query: quick on a run of any size."""
+    path = Path(run_dir) / "trials.db"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no trials.db in it)")
+    with Store(path, readonly=True) as store, store.snapshot():
+        config = json.loads(store.get_meta("config") or "{}")
+        finals = store.finals()
+        return config, store.count_trials(), _rows(store.leaderboard(top), finals)
+
+
+def _rows(board: list[TrialRecord], finals: Sequence[FinalRecord]) -> list[Row]:
     tests = {f.arch: f.test_acc for f in finals}
     test_ppls = {f.arch: (f.result.get("metrics") or {}).get("test_ppl") for f in finals}
     return [
@@ -121,7 +137,7 @@ def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
             t.result.extra.get("val_ppl"),
             test_ppls.get(t.arch),
         )
-        for rank, t in enumerate(leaderboard(trials, finals), start=1)
+        for rank, t in enumerate(board, start=1)
     ]
 
 

@@ -141,7 +141,7 @@ class Store:
             self._db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")  # all or nothing
         except (sqlite3.DatabaseError, OSError) as error:
             raise StoreError(_why(self.path, error)) from None
         version = self.get_meta("schema_version")
@@ -271,22 +271,24 @@ class Store:
 
     def trials(self) -> list[TrialRecord]:
         """Every committed trial, in order."""
+        rows = self._db.execute(f"SELECT {_TRIAL_COLUMNS} FROM trials ORDER BY id")
+        return [_trial(row) for row in rows]
+
+    def count_trials(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+    def leaderboard(self, limit: int) -> list[TrialRecord]:
+        """The first ``limit`` rows of :func:`rlnas.runs.leaderboard` (one trial per
+        architecture, its first; the finals in rank order, then best reward first,
+        failures last), chosen by SQLite: a 100,000-trial run decodes ``limit`` rows."""
         rows = self._db.execute(
-            "SELECT id, arch, actions, reward, result, new, info, created FROM trials ORDER BY id"
-        ).fetchall()
-        return [
-            TrialRecord(
-                id=row[0],
-                arch=row[1],
-                actions=tuple(json.loads(row[2])),
-                reward=row[3],
-                result=EvalResult.from_json(row[4]),
-                new=bool(row[5]),
-                info=json.loads(row[6]),
-                created=row[7],
-            )
-            for row in rows
-        ]
+            f"SELECT {_TRIAL_COLUMNS} FROM trials "
+            "JOIN (SELECT MIN(id) AS first FROM trials GROUP BY arch) ON id = first "
+            "LEFT JOIN finals USING (arch) "
+            "ORDER BY rank IS NULL, COALESCE(rank, 0), status != 'ok', reward DESC, id LIMIT ?",
+            (limit,),
+        )
+        return [_trial(row) for row in rows]
 
     def cache(self, fingerprint: str) -> dict[str, EvalResult]:
         """Every cached result for evaluators with this fingerprint, by architecture string."""
@@ -334,6 +336,17 @@ class Store:
             FinalRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
             for row in rows
         ]
+
+
+_TRIAL_COLUMNS = "id, trials.arch, actions, reward, trials.result, new, info, created"
+
+
+def _trial(row: Sequence[Any]) -> TrialRecord:
+    id_, arch, actions, reward, result, new, info, created = row  # _TRIAL_COLUMNS
+    return TrialRecord(
+        id_, arch, tuple(json.loads(actions)), reward, EvalResult.from_json(result), bool(new),
+        json.loads(info), created,
+    )  # fmt: skip
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import grimp
 
+from rlnas.cli import main
+
 PACKAGE = Path(__file__).parent.parent / "rlnas"
 README = Path(__file__).parent.parent / "README.md"
 MAX_MODULE_LINES = 400
@@ -64,6 +66,26 @@ def run(code):
 def test_the_mdp_and_tabular_q_learning_import_without_torch():
     code = "import rlnas.spaces, rlnas.strategies.qlearning, sys; print('torch' in sys.modules)"
     assert run(code).stdout.strip() == "False"
+
+
+CLI_WITHOUT_TORCH = """
+import contextlib, io, sys
+from rlnas.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    codes = [main(["search", "--budget", "many"]), main(["show", sys.argv[1]]),
+             main(["show", sys.argv[1], "--json"]), main(["show", sys.argv[1] + "x"])]
+print(codes, "torch" in sys.modules)
+"""
+
+
+def test_cli_errors_and_show_start_without_torch(tmp_path):
+    """Torch takes seconds to import: a typo and `rlnas show` must not wait for it."""
+    main(["search", "--dataset", "tabular:digits-tiny", "--budget", "3", "--top-k", "0",
+          "--run-dir", str(tmp_path / "run")])  # fmt: skip
+    code = CLI_WITHOUT_TORCH
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert out.strip() == "[2, 0, 0, 2] False"
 
 
 def readme_architectures():

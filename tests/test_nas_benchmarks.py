@@ -24,7 +24,7 @@ def test_equal_wall_time_comparison_runs_and_enas_evaluates_far_more(tmp_path):
     out = tmp_path / "rows.json"
     run(
         "nas_strategies.py", "--dataset", "digits", "--minutes", "0.1", "--subset", "300",
-        "--epochs", "1", "--final-epochs", "1", "--threads", "1",
+        "--epochs", "1", "--final-epochs", "1", "--threads", "1", "--enas-share", "0.3",
         "--runs", "reinforce:enas-macro,enas:enas-macro,qlearning:metaqnn", "--json", str(out),
         "--keep", str(tmp_path / "runs"),
     )  # fmt: skip

@@ -56,3 +56,26 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not an rlnas trial store"):
         Store(path)
+
+
+def test_the_leaderboard_query_ranks_like_the_python_leaderboard(tmp_path):
+    """`rlnas show` reads the top rows by SQL; they must be the rows `ranking` gives."""
+    import random
+
+    from rlnas.runs import leaderboard
+
+    rng = random.Random(0)
+    statuses = [TrialStatus.OK] * 4 + [TrialStatus.FAILED, TrialStatus.PRUNED]
+    with Store(tmp_path / "t.db") as store:
+        for i in range(300):
+            arch = f"[C({rng.randrange(40)},3,1), SM(10)]"  # repeats: first trial counts
+            reward = round(rng.random(), 2)  # ties: broken by trial id
+            result = EvalResult(rng.choice(statuses), reward, 10, params=i)
+            store.add_trial(TrialRecord(i, arch, (), reward, result, True), fingerprint="fp")
+        finals = sorted({t.arch for t in store.trials()})[:3]
+        for rank, arch in enumerate(reversed(finals), start=1):
+            store.add_final(FinalRecord(arch, rank, 0.5, 0.5, 1, 1.0))
+        expected = leaderboard(store.trials(), store.finals())
+        assert store.count_trials() == 300 and len(expected) == 40
+        for limit in (0, 1, 5, 40, 100):
+            assert store.leaderboard(limit) == expected[:limit]

@@ -67,23 +67,30 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from rlnas.runs import open_run, pareto_front, ranking, rerank, rows_to_json
+    from rlnas.runs import open_ranking, open_run, pareto_front, ranking, rerank, rows_to_json
 
-    config, trials, finals = open_run(args.run)
-    if args.reward:
-        trials = rerank(trials, args.reward, config)
-    if args.pareto:
-        front = {t.arch for t in pareto_front(trials)}
-        rows = [r for r in ranking(trials, finals) if r.arch in front]
+    if args.top < 0:
+        raise UsageError("--top must be at least 0")
+    if args.reward or args.pareto:  # every trial is needed
+        config, trials, finals = open_run(args.run)
+        if args.reward:
+            trials = rerank(trials, args.reward, config)
+        rows = ranking(trials, finals)
+        if args.pareto:
+            front = {t.arch for t in pareto_front(trials)}
+            rows = [r for r in rows if r.arch in front]
+        else:
+            rows = rows[: args.top]
+        count = len(trials)
     else:
-        rows = ranking(trials, finals)[: args.top]
+        config, count, rows = open_ranking(args.run, args.top)
     if args.json:
         print(rows_to_json(rows))
         return 0
     what = "Pareto front (val acc, params, latency)" if args.pareto else "leaderboard"
     reward = args.reward or config.get("reward", "accuracy")
     table = Table(
-        title=f"{args.run}: {what} of {len(trials)} trials, "
+        title=f"{args.run}: {what} of {count} trials, "
         f"{config.get('strategy')} on {config.get('dataset')}, reward {reward}"
     )
     columns = ["rank", "architecture", "reward", "val acc", "test acc", "params", "FLOPs"]

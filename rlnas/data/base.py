@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch loads when data do, not when a name is checked
+    import torch
 
 __all__ = [
     "Dataset",
@@ -114,6 +117,8 @@ def split_dataset(
     search-time evaluation), then split that. Deterministic: the same seed gives the same
     split. The test split is untouched.
     """
+    import torch
+
     if not 0 < val_fraction < 1:
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     pool = np.arange(len(ds.y_train))

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
 from rlnas.data.base import Dataset, DatasetError
 
@@ -98,6 +99,8 @@ def parse_derived(name: str) -> tuple[str, dict[str, str]]:
 
 def derive(ds: Dataset, name: str) -> Dataset:
     """The task ``name`` (see the module docstring) derived from its base data set ``ds``."""
+    import torch
+
     base_name, options = parse_derived(name)
     x_train, y_train, x_test, y_test = ds.x_train, ds.y_train, ds.x_test, ds.y_test
     if "classes" in options:
@@ -136,6 +139,8 @@ def derive(ds: Dataset, name: str) -> Dataset:
 
 
 def _resize(x: torch.Tensor, side: int) -> torch.Tensor:
+    import torch.nn.functional as F
+
     if side == x.shape[-1] and side == x.shape[-2]:
         return x
     mode = "area" if side <= min(x.shape[-2:]) else "bilinear"

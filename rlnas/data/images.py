@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from rlnas.data.base import (
     Dataset,
@@ -50,6 +49,8 @@ def _to_unit(x: np.ndarray) -> np.ndarray:
 
 
 def _finish(name: str, source: str, arrays: _Arrays, *, scale: float | None = None) -> Dataset:
+    import torch
+
     x_train, y_train, x_test, y_test = arrays
     x_train, x_test = _nchw(x_train, name), _nchw(x_test, name)
     if scale is not None:

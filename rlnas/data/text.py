@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 from rlnas.data.base import DatasetError, DatasetInfo, system_dir
 
@@ -128,6 +130,8 @@ def _ptb_dir(data_dir: Path | None) -> Path:
 
 
 def _ptb(data_dir: Path | None) -> Corpus:
+    import torch
+
     folder = _ptb_dir(data_dir)
     words = {
         split: [
@@ -154,6 +158,8 @@ def _ptb(data_dir: Path | None) -> Corpus:
 
 
 def _characters(path_text: str, val_fraction: float, test_fraction: float) -> Corpus:
+    import torch
+
     if not path_text:
         raise DatasetError("text:PATH needs a file, e.g. --dataset text:book.txt")
     path = Path(path_text).expanduser()
