@@ -13,8 +13,8 @@ import pytest
 from rlnas.store import Store
 
 ARGS = [
-    "search", "--budget", "10", "--epochs", "2", "--final-epochs", "1", "--top-k", "2",
-    "--seed", "3", "--device", "cpu", "--threads", "1",
+    "search", "--budget", "6", "--epochs", "1", "--final-epochs", "1", "--top-k", "2",
+    "--seed", "3", "--device", "cpu", "--threads", "1", "--no-report",
 ]  # fmt: skip
 
 
@@ -44,12 +44,12 @@ def stored(run_dir):
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted_and_same_seed_is_identical(tmp_path):
     subprocess.run(command(tmp_path / "a"), check=True, capture_output=True, timeout=600)
-    subprocess.run(command(tmp_path / "b"), check=True, capture_output=True, timeout=600)
     whole = stored(tmp_path / "a")
-    assert stored(tmp_path / "b") == whole  # determinism: same seed, same store
     assert len(whole[1]) == 2
-
-    for kill_after in (3, 7):
+    # The killed run is a second run of the same seed: its trials before the kill must
+    # equal the first run's (determinism), and those after the resume too (nothing lost).
+    # (Kills at many moments, shortlist and finals included: tests/test_faults.py.)
+    for kill_after in (3,):
         run = tmp_path / f"killed{kill_after}"
         proc = subprocess.Popen(command(run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 300

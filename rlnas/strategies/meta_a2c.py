@@ -48,7 +48,6 @@ meta-trained policy); ``policy=PATH`` starts from a file written by :func:`save_
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from pathlib import Path
@@ -336,11 +335,13 @@ class MetaA2C(Strategy):
         self.policy_info = dict(data.get("info", {}))
 
     def state_dict(self) -> dict[str, Any]:
+        from rlnas.nn.state import to_numpy  # arrays pickle several times faster than tensors
+
         return {
-            "model": {k: v.clone() for k, v in self.model.state_dict().items()},
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "model": to_numpy(self.model.state_dict()),
+            "optimizer": to_numpy(self.optimizer.state_dict()),
             "rng": self.rng.bit_generator.state,
-            "hidden": (self.hidden[0].clone(), self.hidden[1].clone()),
+            "hidden": to_numpy(self.hidden),
             "prev_action": self.prev_action,
             "prev_reward": self.prev_reward,
             "buffer": [s._asdict() for s in self.buffer],
@@ -351,10 +352,13 @@ class MetaA2C(Strategy):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        from rlnas.nn.state import to_torch  # (stores before 2026-12-04 hold tensors: kept)
+
+        self.model.load_state_dict(to_torch(state["model"]))
+        self.optimizer.load_state_dict(to_torch(state["optimizer"]))
         self.rng.bit_generator.state = state["rng"]
-        self.hidden = (state["hidden"][0].clone(), state["hidden"][1].clone())
+        hidden, cell = to_torch(state["hidden"])
+        self.hidden = (hidden.clone(), cell.clone())
         self.prev_action, self.prev_reward = state["prev_action"], float(state["prev_reward"])
         self.buffer = [_Step(**s) for s in state["buffer"]]
         self.pending = [(tuple(a), int(last)) for a, last in state["pending"]]

@@ -193,10 +193,12 @@ def _drivers() -> Any:
     fraction of a second, with no threads inherited from the caller."""
     from multiprocessing import get_all_start_methods, get_context
 
+    from rlnas.executors.local import PRELOAD
+
     if "forkserver" not in get_all_start_methods():
         return get_context("spawn")
     ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["torch", "rlnas.executors.local"])
+    ctx.set_forkserver_preload(PRELOAD)
     return ctx
 
 
