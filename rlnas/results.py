@@ -49,6 +49,10 @@ class TrialStatus(str, enum.Enum):
     PRUNED = "pruned"
 
 
+#: Field names per record class, for reading stored records (skipping unknown keys).
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
 @dataclass(frozen=True)
 class EvalResult:
     """Raw measurements of one trained child network.
@@ -83,7 +87,7 @@ class EvalResult:
     @classmethod
     def from_json(cls, text: str) -> EvalResult:
         data = json.loads(text)
-        known = {f.name for f in fields(cls)}
+        known = _FIELDS.get(cls) or _FIELDS.setdefault(cls, frozenset(f.name for f in fields(cls)))
         data = {k: v for k, v in data.items() if k in known}
         data["status"] = TrialStatus(data["status"])
         for name in ("val_curve", "train_loss"):

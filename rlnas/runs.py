@@ -100,10 +100,12 @@ def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:
     return sorted(front, key=lambda t: (-t.result.val_acc, t.result.params, t.id))
 
 
-def ranking(trials: list[TrialRecord], finals: list[FinalRecord]) -> list[Row]:
+def ranking(
+    trials: list[TrialRecord], finals: list[FinalRecord], limit: int | None = None
+) -> list[Row]:
     """The leaderboard: one row per architecture, the retrained ones first (in their
-    final rank order), then best reward first."""
-    return _rows(leaderboard(trials, finals), finals)
+    final rank order), then best reward first; its first ``limit`` rows if given."""
+    return _rows(leaderboard(trials, finals)[:limit], finals)
 
 
 def open_ranking(run_dir: str | Path, top: int) -> tuple[dict[str, Any], int, list[Row]]:

@@ -45,7 +45,7 @@ from rlnas.arch.blockqnn import (
     sources,
 )
 from rlnas.arch.shapes import conv_padding, numel
-from rlnas.nn.build import register_builder
+from rlnas.nn.builder import register_builder
 from rlnas.nn.options import BuildOptions
 
 __all__ = ["BlockQNNNetwork", "build_blockqnn"]

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from rlnas.arch import Architecture
 from rlnas.arch.enas import EnasPlan, make_node, plan
-from rlnas.nn.build import register_builder
+from rlnas.nn.builder import register_builder
 from rlnas.nn.options import BuildOptions
 from rlnas.nn.supernet import register_supernet
 

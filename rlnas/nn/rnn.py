@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from rlnas.arch import Architecture
 from rlnas.arch.rnn import CellNode, RnnPlan, rnn_plan
-from rlnas.nn.build import register_builder
+from rlnas.nn.builder import register_builder
 from rlnas.nn.options import BuildOptions
 
 __all__ = ["CellRNN", "LanguageModel", "RnnSuperNet", "build_rnn", "edge_name"]

@@ -43,6 +43,10 @@ DIAGNOSTICS = {
 }
 #: Learning curves drawn in grey at most; more are thinned evenly.
 MAX_CURVES = 400
+#: Points (or line vertices) per series at most; more are thinned evenly, so that the page
+#: of a 100,000-trial run stays quick to write and to open. Best-so-far steps keep every
+#: change, and Pareto fronts every point.
+MAX_POINTS = 2000
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,37 @@ def _label(t: TrialRecord) -> str:
     return "\n".join(parts)
 
 
+def _even(n: int, limit: int = MAX_POINTS) -> list[int]:
+    """Indices of at most ``limit`` of ``n`` items, evenly spaced, first and last kept.
+
+    >>> _even(5, 10), _even(10, 4)
+    ([0, 1, 2, 3, 4], [0, 3, 6, 9])
+    """
+    if n <= limit:
+        return list(range(n))
+    return [round(i * (n - 1) / (limit - 1)) for i in range(limit)]
+
+
+def _steps(x: list[float], y: list[float]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A step-after line with only the vertices where it changes (and its end): the same
+    line in far fewer points.
+
+    >>> _steps([0, 1, 2, 3], [0.5, 0.5, 0.7, 0.7])
+    ((0, 2, 3), (0.5, 0.7, 0.7))
+    """
+    keep = [i for i in range(len(y)) if i in (0, len(y) - 1) or y[i] != y[i - 1]]
+    keep = [keep[i] for i in _even(len(keep))]
+    return tuple(x[i] for i in keep), tuple(y[i] for i in keep)
+
+
+def _thinned(note: str, *counts: int) -> str:
+    """``note``, plus a sentence when a series had more than :data:`MAX_POINTS` points."""
+    most = max(counts, default=0)
+    if most <= MAX_POINTS:
+        return note
+    return f"{note} {MAX_POINTS:,} of {most:,} points shown, evenly spaced.".strip()
+
+
 def _points(
     name: str,
     trials: list[TrialRecord],
@@ -114,9 +149,14 @@ def _points(
     full: bool = False,
     **style: Any,
 ) -> Series:
-    """Points with the trials' hover text (``full``: with all numbers) and ids; ``style``:
-    other :class:`Series` fields. Full texts only where the plot is about the trial: they
-    are most of a large report's size."""
+    """Points with the trials' hover text (``full``: with all numbers) and ids, at most
+    :data:`MAX_POINTS` of them; ``style``: other :class:`Series` fields. Full texts only
+    where the plot is about the trial: they are most of a large report's size."""
+    keep = _even(len(trials))
+    if len(keep) < len(trials):
+        trials, x, y = [trials[i] for i in keep], [x[i] for i in keep], [y[i] for i in keep]
+        if style.get("values") is not None:
+            style["values"] = tuple(style["values"][i] for i in keep)
     labels = tuple(_label(t) if full else _short(t) for t in trials)
     return Series(name, tuple(x), tuple(y), labels=labels, ids=tuple(t.id for t in trials), **style)
 
@@ -127,10 +167,10 @@ def _best_by(run: RunData, key: str, x_of: list[float], x_label: str, title: str
     best = running_best(values)
     series = (
         _points("each trained model", trials, x_of, values, color=GREY, size=2.5),
-        Series("best so far", tuple(x_of), tuple(best), kind="step", color=PALETTE[0], size=2),
+        Series("best so far", *_steps(x_of, best), kind="step", color=PALETTE[0], size=2),
     )
     return Chart(key, title, x_label, "validation accuracy", series, "progress",
-                 x_integer=x_label == "trial")  # fmt: skip
+                 x_integer=x_label == "trial", note=_thinned("", len(trials)))  # fmt: skip
 
 
 def build_charts(run: RunData) -> list[Chart]:
@@ -199,6 +239,8 @@ def _rewards(run: RunData) -> Chart:
     )  # fmt: skip
     span = (min(values_all), max(values_all)) if values_all else None
     title = "Reward of every trial" + (f", coloured by {key}" if key else "")
+    note = _thinned("Red rings: trials that failed (their reward is chance level).",
+                    len(run.trials))  # fmt: skip
     return Chart(
         "rewards",
         title,
@@ -208,16 +250,16 @@ def _rewards(run: RunData) -> Chart:
         "search",
         color_label=key,
         color_range=span,
-        note="Red rings: trials that failed (their reward is chance level).",
+        note=note,
         x_integer=True,
     )
 
 
 def _epsilon(run: RunData) -> Chart:
     trials = [t for t in run.trials if "epsilon" in t.info]
-    x = tuple(float(t.id) for t in trials)
-    y = tuple(float(t.info["epsilon"]) for t in trials)
-    line = Series("epsilon", x, y, kind="step", color=PALETTE[1], size=2)
+    x = [float(t.id) for t in trials]
+    y = [float(t.info["epsilon"]) for t in trials]
+    line = Series("epsilon", *_steps(x, y), kind="step", color=PALETTE[1], size=2)
     note = "Counted in unique trained models, so cache replays do not advance it."
     title = "Epsilon schedule (exploration rate of each proposal)"
     return Chart("epsilon", title, "trial", "epsilon", (line,), "search", note=note,
@@ -253,7 +295,7 @@ def _cost(run: RunData, key: str, label: str) -> Chart:
             legend=False,
         ),
     )
-    note = "Red: the Pareto front, no architecture is both cheaper and better."
+    note = _thinned("Red: the Pareto front, no architecture is both cheaper and better.", len(rows))
     title = f"Validation accuracy against {label}"
     return Chart(
         f"accuracy_vs_{key}",
@@ -271,11 +313,14 @@ def _diagnostic(run: RunData, key: str) -> Chart:
     trials = [t for t in run.trials if key in t.info]
     x = [float(t.id) for t in trials]
     y = [float(t.info[key]) for t in trials]
+    keep = _even(len(x))
+    line = tuple(x[i] for i in keep), tuple(y[i] for i in keep)
     series = (
-        Series(key, tuple(x), tuple(y), kind="line", color=PALETTE[2], size=1.2, legend=False),
+        Series(key, *line, kind="line", color=PALETTE[2], size=1.2, legend=False),
         _points(key, trials, x, y, color=PALETTE[2], size=2.2, legend=False),
     )
     title, note = DIAGNOSTICS.get(key, (f"Diagnostic: {key}", "Reported by the strategy."))
+    note = _thinned(note, len(trials))
     return Chart(f"diagnostic_{key}", title, "trial", key, series, "controller", note=note,
                  x_integer=True)  # fmt: skip
 

@@ -143,7 +143,8 @@ def render_page(
     run: RunData, charts: list[Chart], *, live: bool = False, top: int = 25, draw: int = 5
 ) -> str:
     """The whole page as a string."""
-    rows = ranking(run.trials, run.finals)
+    # Failures rank last: the best successes (to draw) are within the first rows.
+    rows = ranking(run.trials, run.finals, limit=top + draw + len(run.finals))
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -217,7 +217,7 @@ def test_other_families_plug_in_by_registration():
     its registered builder, and costs are measured from the built module."""
     from rlnas.arch import LAYER_TYPES, ArchitectureSyntaxError, register_layer
     from rlnas.evaluation.costs import activation_memory, count_flops, count_params
-    from rlnas.nn.build import BUILDERS, register_builder
+    from rlnas.nn.builder import BUILDERS, register_builder
 
     @dataclass(frozen=True)
     class Tap(Layer):

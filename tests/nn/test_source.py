@@ -93,7 +93,7 @@ def test_a_family_without_a_generator_is_refused_unless_plainly_sequential():
     from typing import ClassVar
 
     from rlnas.arch import Layer, register_layer
-    from rlnas.nn.build import register_builder
+    from rlnas.nn.builder import register_builder
 
     @dataclass(frozen=True)
     class Twice(Layer):

@@ -10,7 +10,7 @@ from torch import nn
 
 from rlnas.arch import Layer, parse, register_layer
 from rlnas.arch.shapes import output_shapes
-from rlnas.nn.build import register_builder
+from rlnas.nn.builder import register_builder
 from rlnas.report.drawing import describe, draw_svg, format_shape
 
 
