@@ -370,7 +370,7 @@ def _why(path: Path, error: Exception) -> str:
     """One line on why the store at ``path`` cannot be opened."""
     text = str(error)
     if "readonly" in text or "read-only" in text or isinstance(error, PermissionError):
-        return f"cannot write to {path}: the run directory is read-only; choose another --run-dir"
+        return f"cannot write to {path}: its folder is read-only; choose a writable --run-dir"
     if "unable to open" in text:
         return f"cannot open {path}: {text}; check that its folder exists and is writable"
     return f"{path} is not an rlnas trial store ({text})"

@@ -4,14 +4,12 @@ table of what each run found. Self-contained like a run's report."""
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 
-from rlnas.config import ConfigError
 from rlnas.report.charts import PALETTE, Chart, Series
 from rlnas.report.data import RunData, load_run, running_best
-from rlnas.report.page import CSS
+from rlnas.report.page import CSS, write_page
 from rlnas.report.svg import render_svg
 from rlnas.runs import leaderboard
 
@@ -88,14 +86,5 @@ def write_comparison(run_dirs: list[str | Path], out: str | Path) -> Path:
         "</main></body></html>",
     ])  # fmt: skip
     target = Path(out)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_text(html, encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as error:
-        raise ConfigError(
-            f"cannot write {target} ({error.strerror}); choose another --out"
-        ) from None
-    finally:
-        partial.unlink(missing_ok=True)
+    write_page(target, html, fix="choose another --out")
     return target

@@ -121,22 +121,26 @@ def write_report(
     charts = build_charts(run)
     html = render_page(run, charts, live=live, top=top, draw=draw)
     target = run.run_dir / "report.html"
-    partial = target.with_name(f".report.html.{os.getpid()}.tmp")
-    try:
-        partial.write_text(html, encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as error:
-        raise ConfigError(
-            f"cannot write {target} ({error.strerror}); the run directory is not writable"
-        ) from None
-    finally:
-        partial.unlink(missing_ok=True)  # only left over when writing failed
+    write_page(target, html, fix="the run directory is not writable")
     pngs: tuple[Path, ...] = ()
     if png:
         from rlnas.report.png import render_png
 
         pngs = tuple(render_png(c, run.run_dir / "plots" / f"{c.key}.png") for c in charts)
     return ReportFiles(target, pngs)
+
+
+def write_page(target: Path, html: str, *, fix: str) -> None:
+    """Replace ``target`` by ``html`` atomically, so a browser never reads half a file;
+    a :class:`ConfigError` ending in ``fix`` when it cannot be written."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_text(html, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as error:
+        raise ConfigError(f"cannot write {target} ({error.strerror}); {fix}") from None
+    finally:
+        partial.unlink(missing_ok=True)  # only left over when writing failed
 
 
 def render_page(
