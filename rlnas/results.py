@@ -88,7 +88,8 @@ class EvalResult:
     def from_json(cls, text: str) -> EvalResult:
         data = json.loads(text)
         known = _FIELDS.get(cls) or _FIELDS.setdefault(cls, frozenset(f.name for f in fields(cls)))
-        data = {k: v for k, v in data.items() if k in known}
+        if not data.keys() <= known:  # written by a later rlnas: skip what it added
+            data = {k: v for k, v in data.items() if k in known}
         data["status"] = TrialStatus(data["status"])
         for name in ("val_curve", "train_loss"):
             data[name] = tuple(data.get(name, ()))

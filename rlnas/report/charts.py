@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rlnas.report.data import RunData, numeric_info_keys, pareto_front, running_best
+from rlnas.report.data import RunData, pareto_front, running_best
 from rlnas.runs import leaderboard
 from rlnas.store import TrialRecord
 
@@ -204,13 +204,13 @@ def build_charts(run: RunData) -> list[Chart]:
     charts.append(_cost(run, "params", "parameters"))
     if any(t.result.latency_ms is not None for t in run.trials):
         charts.append(_cost(run, "latency", "latency (ms, batch 1)"))
-    charts += [_diagnostic(run, key) for key in numeric_info_keys(run.trials) if key != "epsilon"]
+    charts += [_diagnostic(run, key) for key in run.info_keys if key != "epsilon"]
     charts.append(_curves(run))
     return charts
 
 
 def _color_key(run: RunData) -> str | None:
-    present = set(numeric_info_keys(run.trials))
+    present = set(run.info_keys)
     return next((k for k in COLOR_KEYS if k in present), None)
 
 

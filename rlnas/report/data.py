@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ class RunData:
     finals: list[FinalRecord]
     #: Per-image (C, H, W) the search trained on; None for runs stored before it was kept.
     input_shape: tuple[int, int, int] | None
+
+    @cached_property
+    def info_keys(self) -> list[str]:
+        """:func:`numeric_info_keys` of the trials (read once: several charts ask)."""
+        return numeric_info_keys(self.trials)
 
     @property
     def name(self) -> str:
