@@ -8,12 +8,15 @@ them needs another's package for it. No torch.
 from __future__ import annotations
 
 import enum
+import gc
 import hashlib
 import json
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from rlnas.arch import Architecture
@@ -49,8 +52,49 @@ class TrialStatus(str, enum.Enum):
     PRUNED = "pruned"
 
 
-#: Field names per record class, for reading stored records (skipping unknown keys).
-_FIELDS: dict[type, frozenset[str]] = {}
+R = TypeVar("R")
+#: Per record class: its fields' names, defaults and default factories (MISSING: none).
+_FIELDS: dict[type, tuple[tuple[str, Any, Any], ...]] = {}
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """For reading many records: 100,000 trials make millions of objects and no garbage,
+    which the cyclic garbage collector would scan over and over (1.5 of 3.5 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def restore(cls: type[R], data: Mapping[str, Any]) -> R:
+    """The frozen dataclass ``cls`` holding the stored, already valid values ``data``, made
+    as pickle makes one, without ``__init__`` (5x faster: a 100,000-trial run's report
+    notices). Fields ``data`` lacks (stored by an older rlnas) get their defaults; keys
+    ``cls`` lacks (a newer rlnas) are skipped.
+
+    >>> restore(ShortlistScore, {"val_acc": 0.9, "epochs": 3, "seconds": 1.5, "later": 1})
+    ShortlistScore(val_acc=0.9, epochs=3, seconds=1.5, failed=None)
+    """
+    spec = _FIELDS.get(cls)
+    if spec is None:
+        spec = tuple((f.name, f.default, f.default_factory) for f in fields(cls))  # type: ignore[arg-type]
+        _FIELDS[cls] = spec
+    obj = object.__new__(cls)
+    values = obj.__dict__
+    for name, default, factory in spec:
+        if name in data:
+            values[name] = data[name]
+        elif factory is not MISSING:
+            values[name] = factory()
+        elif default is not MISSING:
+            values[name] = default
+        else:
+            raise TypeError(f"a stored {cls.__name__} lacks {name!r}")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -87,13 +131,10 @@ class EvalResult:
     @classmethod
     def from_json(cls, text: str) -> EvalResult:
         data = json.loads(text)
-        known = _FIELDS.get(cls) or _FIELDS.setdefault(cls, frozenset(f.name for f in fields(cls)))
-        if not data.keys() <= known:  # written by a later rlnas: skip what it added
-            data = {k: v for k, v in data.items() if k in known}
         data["status"] = TrialStatus(data["status"])
         for name in ("val_curve", "train_loss"):
             data[name] = tuple(data.get(name, ()))
-        return cls(**data)
+        return restore(cls, data)
 
 
 @dataclass(frozen=True)

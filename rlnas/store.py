@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlnas.results import EvalResult, ShortlistScore
+from rlnas.results import EvalResult, ShortlistScore, no_collection, restore
 
 __all__ = ["FinalRecord", "PendingState", "PendingTrial", "Store", "StoreError", "TrialRecord"]
 
@@ -252,15 +252,8 @@ class Store:
             "SELECT seq, arch, actions, info, attempts, state FROM pending ORDER BY seq"
         ).fetchall()
         return [
-            PendingTrial(
-                seq=row[0],
-                arch=row[1],
-                actions=tuple(json.loads(row[2])),
-                info=json.loads(row[3]),
-                attempts=row[4],
-                state=PendingState(row[5]),
-            )
-            for row in rows
+            PendingTrial(seq, arch, tuple(json.loads(acts)), json.loads(info), n, PendingState(st))
+            for seq, arch, acts, info, n, st in rows
         ]
 
     def interrupt_pending(self) -> int:
@@ -272,7 +265,8 @@ class Store:
     def trials(self) -> list[TrialRecord]:
         """Every committed trial, in order."""
         rows = self._db.execute(f"SELECT {_TRIAL_COLUMNS} FROM trials ORDER BY id")
-        return [_trial(row) for row in rows]
+        with no_collection():
+            return [_trial(row) for row in rows]
 
     def count_trials(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
@@ -343,10 +337,11 @@ _TRIAL_COLUMNS = "id, trials.arch, actions, reward, trials.result, new, info, cr
 
 def _trial(row: Sequence[Any]) -> TrialRecord:
     id_, arch, actions, reward, result, new, info, created = row  # _TRIAL_COLUMNS
-    return TrialRecord(
-        id_, arch, tuple(json.loads(actions)), reward, EvalResult.from_json(result), bool(new),
-        json.loads(info), created,
-    )  # fmt: skip
+    return restore(TrialRecord, {
+        "id": id_, "arch": arch, "actions": tuple(json.loads(actions)), "reward": reward,
+        "result": EvalResult.from_json(result), "new": bool(new), "info": json.loads(info),
+        "created": created,
+    })  # fmt: skip
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:

@@ -15,6 +15,7 @@ from rlnas.report.charts import Chart, build_charts
 from rlnas.report.data import RunData, load_run
 from rlnas.report.drawing import describe, draw_svg
 from rlnas.report.svg import format_tick, render_svg
+from rlnas.results import no_collection
 from rlnas.runs import Row, ranking
 
 __all__ = ["ReportFiles", "render_page", "write_report"]
@@ -117,9 +118,10 @@ def write_report(
     ``draw`` of the best architectures are drawn. The HTML is replaced atomically, so a
     browser never reads half a file.
     """
-    run = load_run(run_dir)
-    charts = build_charts(run)
-    html = render_page(run, charts, live=live, top=top, draw=draw)
+    with no_collection():  # many records, no garbage: see rlnas.results.no_collection
+        run = load_run(run_dir)
+        charts = build_charts(run)
+        html = render_page(run, charts, live=live, top=top, draw=draw)
     target = run.run_dir / "report.html"
     write_page(target, html, fix="the run directory is not writable")
     pngs: tuple[Path, ...] = ()
