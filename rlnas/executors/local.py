@@ -225,8 +225,8 @@ class ProcessExecutor(Executor):
         for slot in self._slots:
             if not self._queue:
                 return
-            if slot.call is not None or slot.process is None:
-                continue
+            if slot.call is not None or slot.process is None or not slot.ready:
+                continue  # a call runs (its future "running") once a worker is up
             call = self._queue.popleft()
             # A call whose worker died while starting comes back already running.
             if not call.future.running() and not call.future.set_running_or_notify_cancel():

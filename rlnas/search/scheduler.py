@@ -26,6 +26,8 @@ __all__ = ["MAX_OUT_PER_WORKER", "Job", "Scheduler"]
 #: Proposals out at once, per worker, counting those that joined a job: a strategy that
 #: keeps proposing architectures being trained waits for their results instead.
 MAX_OUT_PER_WORKER = 8
+#: With a timeout, how often the scheduler looks whether a submitted job has started.
+POLL_SECONDS = 0.5
 
 #: ``answer(proposal, result, new, info)``: commit one answered proposal.
 Answer = Callable[[Proposal, EvalResult, bool, dict[str, float]], None]
@@ -43,9 +45,10 @@ class Job:
     future: Future[EvalResult] | None = None
     #: Workers lost while training it.
     attempts: int = 0
-    #: When it was submitted (``time.monotonic``); whether it passed the timeout, and was
-    #: stopped then (an executor that cannot stop a job lets it run on).
-    started: float = 0.0
+    #: When the scheduler first saw it running in a worker (``time.monotonic``; None
+    #: before: a worker's start-up does not count); whether it passed the timeout, and
+    #: was stopped then (an executor that cannot stop a job lets it run on).
+    started: float | None = None
     overdue: bool = False
     timed_out: bool = False
 
@@ -85,7 +88,7 @@ class Scheduler:
         self._submit(job)
 
     def _submit(self, job: Job) -> None:
-        job.started, job.overdue = time.monotonic(), False
+        job.started, job.overdue = None, False
         job.future = self.executor.submit(evaluate_trial, job.arch, job.seed, job.prune)
 
     def wait(self) -> set[Future[EvalResult]]:
@@ -96,12 +99,22 @@ class Scheduler:
             watched = [j for j in self.jobs.values() if not j.overdue and j.future is not None]
             left = None
             if self.timeout is not None and watched:
-                left = max(min(j.started for j in watched) + self.timeout - time.monotonic(), 0)
+                now = time.monotonic()
+                for job in watched:
+                    if job.started is None and job.future is not None and job.future.running():
+                        job.started = now
+                clocks = [j.started for j in watched if j.started is not None]
+                left = min(clocks) + self.timeout - now if clocks else POLL_SECONDS
+                if len(clocks) < len(watched):  # look again soon for jobs yet to start
+                    left = min(left, POLL_SECONDS)
+                left = max(left, 0.0)
             done = wait(futures, timeout=left, return_when=FIRST_COMPLETED)[0]
             if done:
                 return done
             for job in watched:
-                if time.monotonic() - job.started >= (self.timeout or 0.0):
+                if job.started is not None and time.monotonic() - job.started >= (
+                    self.timeout or 0.0
+                ):
                     job.overdue = True
                     job.timed_out = job.future is not None and self.executor.abandon(job.future)
 

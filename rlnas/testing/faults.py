@@ -39,6 +39,7 @@ class FaultyEvaluator(Evaluator):
     :class:`~rlnas.evaluation.image.TrainingEvaluator`. Attempts are recorded as files under
     ``marks`` before anything else happens, so they survive the killed process and are
     counted across workers (:meth:`attempts`). Results and fingerprint are ``inner``'s.
+    ``load_delay``: seconds a worker takes to receive it (a large data set's loading).
     """
 
     def __init__(
@@ -51,8 +52,10 @@ class FaultyEvaluator(Evaluator):
         die_once: float = 0.0,
         die_always: float = 0.0,
         plan: dict[int, str] | None = None,
+        load_delay: float = 0.0,
     ) -> None:
         self.inner = inner
+        self.load_delay, self.origin = load_delay, os.getpid()
         self.marks = Path(marks)
         self.marks.mkdir(parents=True, exist_ok=True)
         self.delay, self.busy = delay, busy
@@ -61,6 +64,11 @@ class FaultyEvaluator(Evaluator):
         self.num_classes = inner.num_classes
         self.input_shape = inner.input_shape
         self.space = inner.space
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if os.getpid() != state.get("origin"):  # a worker receiving it (not a copy here)
+            time.sleep(state.get("load_delay", 0.0))
+        self.__dict__.update(state)
 
     @property
     def fingerprint(self) -> str:
