@@ -53,7 +53,7 @@ def test_a_nan_an_oom_a_hang_and_a_dead_worker_each_cost_one_trial(tmp_path):
     plan = {1: "nan", 2: "oom", 3: "hang", 4: "die"}
     faulty = FaultyEvaluator(inner, tmp_path / "marks", plan=plan)
     config = SearchConfig(
-        budget=7, epochs=2, strategy="random", top_k=0, max_retries=0, trial_timeout=15,
+        budget=7, epochs=2, strategy="random", top_k=0, max_retries=0, trial_timeout=8,
         workers=1, executor="process", run_dir=str(tmp_path / "run"),
     )  # fmt: skip
     summary = run_search(config, evaluator=faulty)
@@ -61,6 +61,6 @@ def test_a_nan_an_oom_a_hang_and_a_dead_worker_each_cost_one_trial(tmp_path):
     errors = [t.result.error or "" for t in new]
     assert len(new) == 7 and summary.stopped == "budget"
     assert "loss became nan" in errors[1] and errors[2] == "out of memory"
-    assert "timed out after 15 s" in errors[3] and "worker lost" in errors[4]
+    assert "timed out after 8 s" in errors[3] and "worker lost" in errors[4]
     others = errors[:1] + errors[5:]  # no other fault: trained, or honestly stuck at chance
     assert all(e == "" or e.startswith("not better than chance") for e in others)
