@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,20 @@ class Row:
     test_ppl: float | None = None
 
 
-def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], list[FinalRecord]]:
-    """The stored config, trials and final scores of a run; ConfigError if there is none."""
+@contextmanager
+def read_run(run_dir: str | Path) -> Iterator[tuple[Store, dict[str, Any]]]:
+    """A run's store, read-only, in one consistent state (safe while a search writes it),
+    and its stored config; ConfigError if ``run_dir`` holds no run."""
     path = Path(run_dir) / "trials.db"
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a run directory (no trials.db in it)")
     with Store(path, readonly=True) as store, store.snapshot():
-        config = json.loads(store.get_meta("config") or "{}")
+        yield store, json.loads(store.get_meta("config") or "{}")
+
+
+def open_run(run_dir: str | Path) -> tuple[dict[str, Any], list[TrialRecord], list[FinalRecord]]:
+    """The stored config, trials and final scores of a run; ConfigError if there is none."""
+    with read_run(run_dir) as (store, config):
         return config, store.trials(), store.finals()
 
 
@@ -111,13 +119,8 @@ def ranking(
 def open_ranking(run_dir: str | Path, top: int) -> tuple[dict[str, Any], int, list[Row]]:
     """The stored config, the number of trials and the first ``top`` rows of the run's
     :func:`ranking`, chosen by the store's query: quick on a run of any size."""
-    path = Path(run_dir) / "trials.db"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} is not a run directory (no trials.db in it)")
-    with Store(path, readonly=True) as store, store.snapshot():
-        config = json.loads(store.get_meta("config") or "{}")
-        finals = store.finals()
-        return config, store.count_trials(), _rows(store.leaderboard(top), finals)
+    with read_run(run_dir) as (store, config):
+        return config, store.count_trials(), _rows(store.leaderboard(top), store.finals())
 
 
 def _rows(board: list[TrialRecord], finals: Sequence[FinalRecord]) -> list[Row]:

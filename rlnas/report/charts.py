@@ -132,12 +132,11 @@ def _steps(x: list[float], y: list[float]) -> tuple[tuple[float, ...], tuple[flo
     return tuple(x[i] for i in keep), tuple(y[i] for i in keep)
 
 
-def _thinned(note: str, *counts: int) -> str:
-    """``note``, plus a sentence when a series had more than :data:`MAX_POINTS` points."""
-    most = max(counts, default=0)
-    if most <= MAX_POINTS:
+def _thinned(note: str, count: int) -> str:
+    """``note``, plus a sentence when a series of ``count`` points was thinned."""
+    if count <= MAX_POINTS:
         return note
-    return f"{note} {MAX_POINTS:,} of {most:,} points shown, evenly spaced.".strip()
+    return f"{note} {MAX_POINTS:,} of {count:,} points shown, evenly spaced.".strip()
 
 
 def _points(

@@ -9,8 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rlnas.config import ConfigError
-from rlnas.store import FinalRecord, Store, TrialRecord
+from rlnas.runs import read_run
+from rlnas.store import FinalRecord, TrialRecord
 
 __all__ = ["RunData", "load_run", "numeric_info_keys", "pareto_front", "running_best"]
 
@@ -47,11 +47,7 @@ def load_run(run_dir: str | Path) -> RunData:
     """Read a run; :class:`ConfigError` if ``run_dir`` holds none. Safe while a search
     writes to it (SQLite WAL readers see the last committed trial)."""
     run = Path(run_dir)
-    path = run / "trials.db"
-    if not path.is_file():
-        raise ConfigError(f"{run} is not a run directory (no trials.db in it)")
-    with Store(path, readonly=True) as store, store.snapshot():  # one consistent state
-        config = json.loads(store.get_meta("config") or "{}")
+    with read_run(run) as (store, config):  # one consistent state
         shape_text = store.get_meta("input_shape")
         trials, finals = store.trials(), store.finals()
     shape = tuple(json.loads(shape_text)) if shape_text else None

@@ -96,27 +96,29 @@ class Scheduler:
         jobs that run past the timeout (their worker is killed: they end at once)."""
         while True:
             futures = [job.future for job in self.jobs.values() if job.future is not None]
-            watched = [j for j in self.jobs.values() if not j.overdue and j.future is not None]
+            timeout = self.timeout
+            watched = [
+                (job, job.future)
+                for job in self.jobs.values()
+                if timeout is not None and not job.overdue and job.future is not None
+            ]
             left = None
-            if self.timeout is not None and watched:
+            if timeout is not None and watched:
                 now = time.monotonic()
-                for job in watched:
-                    if job.started is None and job.future is not None and job.future.running():
+                for job, future in watched:
+                    if job.started is None and future.running():
                         job.started = now
-                clocks = [j.started for j in watched if j.started is not None]
-                left = min(clocks) + self.timeout - now if clocks else POLL_SECONDS
-                if len(clocks) < len(watched):  # look again soon for jobs yet to start
-                    left = min(left, POLL_SECONDS)
-                left = max(left, 0.0)
+                ends = [job.started + timeout for job, _ in watched if job.started is not None]
+                if len(ends) < len(watched):  # look again soon for the jobs yet to start
+                    ends.append(now + POLL_SECONDS)
+                left = max(min(ends) - now, 0.0)
             done = wait(futures, timeout=left, return_when=FIRST_COMPLETED)[0]
             if done:
                 return done
-            for job in watched:
-                if job.started is not None and time.monotonic() - job.started >= (
-                    self.timeout or 0.0
-                ):
+            for job, future in watched:
+                if job.started is not None and time.monotonic() - job.started >= (timeout or 0):
                     job.overdue = True
-                    job.timed_out = job.future is not None and self.executor.abandon(job.future)
+                    job.timed_out = self.executor.abandon(future)
 
     def settle(self, done: set[Future[EvalResult]]) -> None:
         """Answer the proposals of the jobs in ``done``, or run a job again. A job's other
