@@ -1,8 +1,9 @@
 """MetaQNN's tabular Q-learning (Baker et al. 2017).
 
 Q starts at 0.5 everywhere; the reward comes only on the last transition; after each
-trained model the agent replays ``replay_size`` trajectories sampled (with replacement)
-from every past trial, updating each in reverse order with
+trial (a trained model, or an architecture met again and answered from the cache) the
+agent replays ``replay_size`` trajectories sampled (with replacement) from every past
+trial, updating each in reverse order with
 
     Q(s, a) <- (1 - alpha) Q(s, a) + alpha (r + gamma max_a' Q(s', a'))
 
@@ -12,6 +13,7 @@ epsilon follows a schedule counted in unique trained models.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -128,9 +130,16 @@ class QLearning(Strategy):
         self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, models)
         self.rng = np.random.default_rng(seed)
         self.q: dict[tuple[Hashable, int], float] = {}
-        self.replay: list[tuple[tuple[int, ...], float]] = []
+        # The replay memory, one entry per observed trial: an index into ``paths`` (each
+        # distinct action path once) and its reward. Flat arrays, so that a checkpoint
+        # after every trial copies bytes instead of pickling a growing list of tuples.
+        self.paths: list[tuple[int, ...]] = []
+        self.memory_paths = array("q")
+        self.memory_rewards = array("d")
         self.trained = 0  # unique models trained: the schedule's clock
-        self._paths: dict[tuple[int, ...], list[Any]] = {}  # derived: states along a path
+        self._path_index: dict[tuple[int, ...], int] = {}
+        # derived, per path: its (state key, action) pairs, and each next state's legal ones
+        self._steps: dict[tuple[int, ...], tuple[list[Any], list[list[Any]]]] = {}
 
     @property
     def epsilon(self) -> float:
@@ -161,25 +170,40 @@ class QLearning(Strategy):
         key = self.space.key(state)
         return np.array([self.q.get((key, a), self.q_init) for a in legal])
 
+    @property
+    def replay(self) -> list[tuple[tuple[int, ...], float]]:
+        """The replay memory as (actions, reward) pairs, oldest first."""
+        return [
+            (self.paths[i], r) for i, r in zip(self.memory_paths, self.memory_rewards, strict=True)
+        ]
+
     def observe(self, feedback: Feedback) -> None:
         if feedback.new:
             self.trained += 1
-        self.replay.append((feedback.proposal.actions, float(feedback.reward)))
-        for i in self.rng.integers(len(self.replay), size=self.replay_size):
-            actions, reward = self.replay[int(i)]
-            self.update(actions, reward)
+        self._remember(feedback.proposal.actions, float(feedback.reward))
+        for i in self.rng.integers(len(self.memory_paths), size=self.replay_size):
+            self.update(self.paths[self.memory_paths[i]], self.memory_rewards[i])
+
+    def _remember(self, actions: tuple[int, ...], reward: float) -> None:
+        index = self._path_index.get(actions)
+        if index is None:
+            index = self._path_index[actions] = len(self.paths)
+            self.paths.append(actions)
+        self.memory_paths.append(index)
+        self.memory_rewards.append(reward)
 
     def update(self, actions: tuple[int, ...], reward: float) -> None:
         """One Q-update along a trajectory, in reverse order (reward on the last step only)."""
-        states = self._states(actions)
+        pairs, following = self._transitions(actions)
+        q, q_init, alpha, gamma = self.q, self.q_init, self.alpha, self.gamma
+        last = len(actions) - 1
         target_next = 0.0  # value of the terminal state
-        for t in reversed(range(len(actions))):
-            key = (self.space.key(states[t]), actions[t])
-            r = reward if t == len(actions) - 1 else 0.0
-            if t < len(actions) - 1:
-                target_next = self.max_q(states[t + 1])
-            old = self.q.get(key, self.q_init)
-            self.q[key] = (1 - self.alpha) * old + self.alpha * (r + self.gamma * target_next)
+        for t in range(last, -1, -1):
+            r = reward if t == last else 0.0
+            if t < last:  # max over the next state's legal actions
+                target_next = max([q.get(pair, q_init) for pair in following[t]], default=0.0)
+            key = pairs[t]
+            q[key] = (1 - alpha) * q.get(key, q_init) + alpha * (r + gamma * target_next)
 
     def max_q(self, state: Any) -> float:
         legal = self.space.actions(state)
@@ -188,25 +212,44 @@ class QLearning(Strategy):
         key = self.space.key(state)
         return max(self.q.get((key, a), self.q_init) for a in legal)
 
-    def _states(self, actions: tuple[int, ...]) -> list[Any]:
-        states = self._paths.get(actions)
-        if states is None:
+    def _transitions(self, actions: tuple[int, ...]) -> tuple[list[Any], list[list[Any]]]:
+        """Along a path: each step's (state key, action), and for each step the
+        (key, action) pairs of the state it leads to (the Q-values its target maxes over)."""
+        steps = self._steps.get(actions)
+        if steps is None:
             states = [self.space.initial_state()]
             for action in actions:
                 states.append(self.space.step(states[-1], action))
-            self._paths[actions] = states
-        return states
+            keys = [self.space.key(state) for state in states]
+            pairs = [(keys[t], action) for t, action in enumerate(actions)]
+            following = [
+                [(keys[t + 1], a) for a in self.space.actions(states[t + 1])]
+                for t in range(len(actions))
+            ]
+            steps = self._steps[actions] = (pairs, following)
+        return steps
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "q": list(self.q.items()),
-            "replay": list(self.replay),
+            "paths": list(self.paths),
+            "memory_paths": array("q", self.memory_paths),
+            "memory_rewards": array("d", self.memory_rewards),
             "trained": self.trained,
             "rng": self.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.q = {(key, int(action)): float(v) for (key, action), v in state["q"]}
-        self.replay = [(tuple(a), float(r)) for a, r in state["replay"]]
+        self.paths, self._path_index = [], {}
+        self.memory_paths, self.memory_rewards = array("q"), array("d")
+        if "replay" in state:  # checkpoints before the flat memory: (actions, reward) pairs
+            for actions, reward in state["replay"]:
+                self._remember(tuple(int(a) for a in actions), float(reward))
+        else:
+            self.paths = [tuple(int(a) for a in path) for path in state["paths"]]
+            self._path_index = {path: i for i, path in enumerate(self.paths)}
+            self.memory_paths = array("q", state["memory_paths"])
+            self.memory_rewards = array("d", state["memory_rewards"])
         self.trained = int(state["trained"])
         self.rng.bit_generator.state = state["rng"]

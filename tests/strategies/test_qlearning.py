@@ -120,3 +120,23 @@ def test_schedule_models_scale_schedule_and_alpha_apart_from_the_budget(space):
     assert q.schedule.steps == QLearning(space, budget=1350, seed=0).schedule.steps
     with pytest.raises(ValueError, match="schedule_models must be at least 1"):
         QLearning(space, budget=10, seed=0, schedule_models=0)
+
+
+def test_checkpoints_of_the_old_replay_format_resume_the_same(space):
+    """Checkpoints before the flat replay memory held (actions, reward) pairs."""
+    q = QLearning(space, budget=20, seed=1, replay_size=5)
+    for i in range(6):
+        p = q.propose()
+        q.observe(Feedback(p, 0.1 * i, EvalResult(TrialStatus.OK, 0.1 * i, 10), i % 2 == 0))
+    state = q.state_dict()
+    old = {k: v for k, v in state.items() if not k.startswith(("paths", "memory"))}
+    old["replay"] = [(list(a), r) for a, r in q.replay]
+    restored = [QLearning(space, budget=20, seed=9, replay_size=5) for _ in range(2)]
+    restored[0].load_state_dict(state)
+    restored[1].load_state_dict(old)
+    for agent in (q, *restored):
+        for _ in range(4):
+            p = agent.propose()
+            agent.observe(Feedback(p, 0.5, EvalResult(TrialStatus.OK, 0.5, 10), True))
+    assert q.replay == restored[0].replay == restored[1].replay
+    assert q.q == restored[0].q == restored[1].q
