@@ -251,5 +251,5 @@ def test_ctrl_c_and_sigkill_with_trials_in_flight_then_resume_loses_nothing(tmp_
     assert all((p.arch, p.actions) in since for p in interrupted)  # interrupted ones ran
     new = [t for t in trials if t.new]
     assert len(new) == 12 and len({t.arch for t in new}) == 12  # none trained twice
-    assert checkpoint is not None and len(checkpoint[1]["replay"]) == len(trials)
+    assert checkpoint is not None and len(checkpoint[1]["memory_rewards"]) == len(trials)
     check_answers(trials, FakeEvaluator(SPACE, seed=1, noise=0.02), 4)
