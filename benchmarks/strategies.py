@@ -16,11 +16,18 @@ rungs from epoch 1; the budget then counts full trainings' worth of epochs, so e
 spends the same simulated compute) and JSON settings (``name:{"setting": value}``), so
 defaults can be compared with alternatives in one run. With ``--rows`` every run's row is
 appended as it finishes and reused when the command runs again: a long comparison resumes.
+
+``--shortlist N`` gives every run the search's own re-ranking: its ``N`` best are scored
+again by the table's other training seed (``TabularEvaluator.shortlist_score``) and the
+regret is that of the shortlist's best; the simulated hours include the shortlist. The
+table then adds, within each run's 10 best, the Spearman correlation of the search's order
+and of the shortlist's order with the test accuracy (mean over seeds).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -37,8 +44,13 @@ from rlnas.runs import leaderboard
 from rlnas.search import run_search, trial_seed
 from rlnas.strategies import STRATEGIES, OneShotStrategy
 
+#: Within how many of a run's best the rankings are compared with the test accuracy.
+TOP = 10
 
-def run(entry: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path) -> dict:
+
+def run(
+    entry: str, budget: int, seed: int, evaluator: TabularEvaluator, root: Path, shortlist: int
+) -> dict:
     name, _, settings = entry.partition(":")
     strategy, _, mf = name.partition("+")  # "+mf": multi-fidelity rungs from epoch 1
     config = SearchConfig(
@@ -47,25 +59,64 @@ def run(entry: str, budget: int, seed: int, evaluator: TabularEvaluator, root: P
         strategy_settings=json.loads(settings) if settings else {},
         min_epochs=1 if mf == "mf" else None,
     )  # fmt: skip
+    if shortlist:
+        epochs = int(evaluator.table["epochs"])
+        config = dataclasses.replace(
+            config, shortlist=shortlist, top_k=1, shortlist_epochs=epochs, final_epochs=epochs
+        )
     summary = run_search(config, evaluator=evaluator)
-    best = leaderboard(summary.trials)[0]
-    return {
+    best = leaderboard(summary.trials, summary.finals)[0]
+    searched = leaderboard(summary.trials)
+    hours = sum(t.result.seconds for t in summary.trials if t.new) / 3600
+    row = {
         "entry": entry,
         "budget": budget,
         "seed": seed,
         "regret": evaluator.best_test_acc() - evaluator.test_acc(best.arch),
-        "val_regret": best_val(evaluator, seed) - best.result.val_acc,
-        "hours": sum(t.result.seconds for t in summary.trials if t.new) / 3600,
+        "val_regret": best_val(evaluator, seed) - searched[0].result.val_acc,
+        "hours": hours,
         "models": sum(t.new for t in summary.trials),
         "arch": best.arch,
     }
+    if shortlist:
+        ok = [t for t in searched if t.result.ok]
+        scores = [  # what the search's shortlist computed: the same calls, deterministic
+            evaluator.shortlist_score(parse(t.arch), trial_seed(seed, t.arch), epochs)
+            for t in ok[: max(shortlist, TOP)]
+        ]
+        tests = [evaluator.test_acc(t.arch) for t in ok[:TOP]]
+        row["shortlist"] = shortlist
+        row["hours"] = hours + sum(s.seconds for s in scores[:shortlist]) / 3600
+        row["rho_search"] = spearman([-i for i in range(len(tests))], tests)
+        row["rho_shortlist"] = spearman([s.val_acc for s in scores[:TOP]], tests)
+    return row
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    """Spearman's rho of ``x`` and ``y`` (0 when either is constant)."""
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(x, y).statistic
+    return 0.0 if rho != rho else float(rho)  # NaN: a constant input
 
 
 @functools.cache
+def val_accs(evaluator: TabularEvaluator, seed: int) -> dict[str, float]:
+    """Every architecture's validation accuracy in a search seeded ``seed`` (each answers
+    with the table run its training seed picks)."""
+    return {a: evaluator.evaluate(parse(a), trial_seed(seed, a)).val_acc for a in evaluator.archs}
+
+
 def best_val(evaluator: TabularEvaluator, seed: int) -> float:
-    """The best validation accuracy a search seeded ``seed`` could find in the table (each
-    architecture answers with the table run its training seed picks)."""
-    return max(evaluator.evaluate(parse(a), trial_seed(seed, a)).val_acc for a in evaluator.archs)
+    """The best validation accuracy a search seeded ``seed`` could find in the table."""
+    return max(val_accs(evaluator, seed).values())
+
+
+def val_optimum_regret(evaluator: TabularEvaluator, seed: int) -> float:
+    """The test regret of the architecture with the best validation accuracy in the whole
+    table for ``seed``: what a search that found the validation optimum would score."""
+    accs = val_accs(evaluator, seed)
+    return evaluator.best_test_acc() - evaluator.test_acc(max(accs, key=accs.__getitem__))
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:
@@ -89,6 +140,10 @@ def main() -> None:
     parser.add_argument(
         "--rows", type=Path, help="append each run's row here; rows already there are reused"
     )
+    parser.add_argument(
+        "--shortlist", type=int, default=0,
+        help="re-rank each run's N best with the table's other seed (0: off)",
+    )  # fmt: skip
     add_keep_option(parser)
     args = parser.parse_args()
     evaluator = TabularEvaluator(args.table)
@@ -97,22 +152,29 @@ def main() -> None:
     budgets = [int(b) for b in args.budgets.split(",")]
     root = run_root(args.keep, "rlnas-strategies-")
     print(f"table {args.table}: {len(evaluator.archs)} architectures, best test {best_test:.4f}")
+    oracle, oracle_half = mean_ci([val_optimum_regret(evaluator, s) for s in range(args.seeds)])
+    print(
+        f"a search that finds the validation optimum exactly: test regret {oracle:.4f} "
+        f"± {oracle_half:.4f}"
+    )
+    ranks = " | top-10 Spearman with test: search, shortlist" if args.shortlist else ""
     print(
         "| strategy | budget | test regret (mean ± 95% CI) | validation regret "
-        "| found the optimum | simulated hours |"
+        f"| found the optimum | simulated hours{ranks} |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- " * (7 if args.shortlist else 6) + "|")
     results: dict[str, list[tuple[float, ...]]] = {}
     done: dict[tuple[str, int, int], dict] = {}
     if args.rows and args.rows.exists():
         for line in args.rows.read_text().splitlines():
             row = json.loads(line)
-            done[row["entry"], row["budget"], row["seed"]] = row
+            if row.get("shortlist", 0) == args.shortlist:
+                done[row["entry"], row["budget"], row["seed"]] = row
     for strategy in args.strategies:
         for budget in budgets:
             todo = [s for s in range(args.seeds) if (strategy, budget, s) not in done]
             with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-                jobs = [(strategy, budget, s, evaluator, root) for s in todo]
+                jobs = [(strategy, budget, s, evaluator, root, args.shortlist) for s in todo]
                 for row in pool.starmap(run, jobs):
                     done[strategy, budget, row["seed"]] = row
                     if args.rows:
@@ -126,10 +188,14 @@ def main() -> None:
             results.setdefault(strategy, []).append(
                 (budget, regret, half, hours, val_regret, val_half)
             )
+            if args.shortlist:
+                rho = statistics.mean(r["rho_search"] for r in runs)
+                rho_shortlist = statistics.mean(r["rho_shortlist"] for r in runs)
+                ranks = f" | {rho:.2f}, {rho_shortlist:.2f}"
             print(
                 f"| {strategy} | {budget} | {regret:.4f} ± {half:.4f} "
                 f"| {val_regret:.4f} ± {val_half:.4f} | {found:.0%} "
-                f"| {hours:.2f} |",
+                f"| {hours:.2f}{ranks} |",
                 flush=True,
             )
     if args.plot:

@@ -114,6 +114,7 @@ def test_text_and_image_settings_do_not_mix(tmp_path):
         ({"space": "enas-macro"}, "covers the rnn-cell space only"),
         ({"train_settings": {"batch_size": 5000}}, "too few for 5000 streams"),
         ({"dataset": "digits", "space": "rnn-cell"}, "builds models of text data but digits"),
+        ({"shortlist": 3}, "LanguageModelEvaluator cannot re-rank a shortlist"),
     ]
     for change, message in cases:
         with pytest.raises(ConfigError, match=message):

@@ -178,8 +178,7 @@ def _check_capabilities(config: SearchConfig, evaluator: Evaluator) -> None:
         )
     if config.shortlist and not evaluator.can_shortlist:
         raise ConfigError(
-            f"{type(evaluator).__name__} cannot re-rank a shortlist (it trains nothing "
-            "longer than the search did); run without shortlist"
+            f"{type(evaluator).__name__} cannot re-rank a shortlist; run without shortlist"
         )
 
 
