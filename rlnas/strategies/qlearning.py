@@ -139,7 +139,9 @@ class QLearning(Strategy):
         self.trained = 0  # unique models trained: the schedule's clock
         self._path_index: dict[tuple[int, ...], int] = {}
         # derived, per path: its (state key, action) pairs, and each next state's legal ones
-        self._steps: dict[tuple[int, ...], tuple[list[Any], list[list[Any]]]] = {}
+        # (those tuples interned in ``_shared``: paths through one state share them)
+        self._steps: dict[tuple[int, ...], tuple[list[Any], list[tuple[Any, ...]]]] = {}
+        self._shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     @property
     def epsilon(self) -> float:
@@ -212,7 +214,7 @@ class QLearning(Strategy):
         key = self.space.key(state)
         return max(self.q.get((key, a), self.q_init) for a in legal)
 
-    def _transitions(self, actions: tuple[int, ...]) -> tuple[list[Any], list[list[Any]]]:
+    def _transitions(self, actions: tuple[int, ...]) -> tuple[list[Any], list[tuple[Any, ...]]]:
         """Along a path: each step's (state key, action), and for each step the
         (key, action) pairs of the state it leads to (the Q-values its target maxes over)."""
         steps = self._steps.get(actions)
@@ -221,13 +223,17 @@ class QLearning(Strategy):
             for action in actions:
                 states.append(self.space.step(states[-1], action))
             keys = [self.space.key(state) for state in states]
-            pairs = [(keys[t], action) for t, action in enumerate(actions)]
+            pairs = [self._intern((keys[t], action)) for t, action in enumerate(actions)]
             following = [
-                [(keys[t + 1], a) for a in self.space.actions(states[t + 1])]
-                for t in range(len(actions))
+                self._intern(tuple(self._intern((keys[t + 1], a)) for a in self.space.actions(s)))
+                for t, s in enumerate(states[1:])
             ]
             steps = self._steps[actions] = (pairs, following)
         return steps
+
+    def _intern(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        """One shared copy of each distinct tuple of the transition cache."""
+        return self._shared.setdefault(value, value)
 
     def state_dict(self) -> dict[str, Any]:
         return {
