@@ -18,8 +18,8 @@ defaults can be compared with alternatives in one run. With ``--rows`` every run
 appended as it finishes and reused when the command runs again: a long comparison resumes.
 
 ``--shortlist N`` gives every run the search's own re-ranking: its ``N`` best are scored
-again by the table's other training seed (``TabularEvaluator.shortlist_score``) and the
-regret is that of the shortlist's best; the simulated hours include the shortlist. The
+again by the mean over the table's training seeds (``TabularEvaluator.shortlist_score``)
+and the regret is that of the shortlist's best; the simulated hours include the shortlist. The
 table then adds, within each run's 10 best, the Spearman correlation of the search's order
 and of the shortlist's order with the test accuracy (mean over seeds).
 """
@@ -92,6 +92,10 @@ def run(
     return row
 
 
+def run_job(job: tuple) -> dict:
+    return run(*job)
+
+
 def spearman(x: list[float], y: list[float]) -> float:
     """Spearman's rho of ``x`` and ``y`` (0 when either is constant)."""
     from scipy.stats import spearmanr
@@ -113,10 +117,13 @@ def best_val(evaluator: TabularEvaluator, seed: int) -> float:
 
 
 def val_optimum_regret(evaluator: TabularEvaluator, seed: int) -> float:
-    """The test regret of the architecture with the best validation accuracy in the whole
-    table for ``seed``: what a search that found the validation optimum would score."""
+    """The test regret of the architectures with the best validation accuracy in the whole
+    table for ``seed`` (mean over ties): what a search that found the validation optimum
+    would score."""
     accs = val_accs(evaluator, seed)
-    return evaluator.best_test_acc() - evaluator.test_acc(max(accs, key=accs.__getitem__))
+    top = max(accs.values())
+    tests = [evaluator.test_acc(a) for a, acc in accs.items() if acc == top]
+    return evaluator.best_test_acc() - statistics.mean(tests)
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:
@@ -142,7 +149,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--shortlist", type=int, default=0,
-        help="re-rank each run's N best with the table's other seed (0: off)",
+        help="re-rank each run's N best by the mean of the table's seeds (0: off)",
     )  # fmt: skip
     add_keep_option(parser)
     args = parser.parse_args()
@@ -175,7 +182,7 @@ def main() -> None:
             todo = [s for s in range(args.seeds) if (strategy, budget, s) not in done]
             with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
                 jobs = [(strategy, budget, s, evaluator, root, args.shortlist) for s in todo]
-                for row in pool.starmap(run, jobs):
+                for row in pool.imap_unordered(run_job, jobs):  # each row as it finishes
                     done[strategy, budget, row["seed"]] = row
                     if args.rows:
                         with args.rows.open("a") as f:

@@ -7,10 +7,11 @@ the recorded numbers instantly; ``EvalResult.seconds`` is the recorded training 
 a search's simulated cost can be summed as if it had trained for real.
 
 A shortlist re-ranks by the mean over the table's training seeds of the best validation
-accuracy: a longer, less noisy measurement than the search's one run, as a real
-shortlist's longer training is (within the 10 best of a 100-model random search, the
-search's order ranks the test accuracy with Spearman 0.64, the shortlist's with 0.79:
-mean of 30 seeds, ``benchmarks/strategies.py --shortlist 10``).
+accuracy: a less noisy measurement than the search's one run, as a real shortlist's
+longer training is. It averages the seeds' noise, not the split's: both seeds share one
+validation split (within the 10 best of a 100-model random search, the search's order
+ranks the test accuracy with Spearman 0.64, the shortlist's with 0.79, mean of 30 seeds;
+see RESULTS.md, "What the digits table can measure").
 """
 
 from __future__ import annotations
