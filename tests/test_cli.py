@@ -112,6 +112,7 @@ def test_bad_input_gives_one_clear_line_and_exit_code_2(tmp_path, args, message)
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not list(tmp_path.rglob("trials.db"))  # a search that did not start left no run
 
 
 @pytest.mark.slow

@@ -215,10 +215,15 @@ def test_a_corrupt_store_is_a_store_error(tmp_path_factory, content):
         ["show", "CORRUPT"],
     ],
 )
-def test_the_command_line_turns_each_error_into_one_line_and_exit_2(tmp_path, capsys, args):
+def test_the_command_line_turns_each_error_into_one_line_and_exit_2(
+    tmp_path, monkeypatch, capsys, args
+):
+    monkeypatch.chdir(tmp_path)  # where a search without --run-dir makes runs/...
     (tmp_path / "CORRUPT").mkdir()
     (tmp_path / "CORRUPT" / "trials.db").write_bytes(b"not a database at all" * 20)
     args = [str(tmp_path / a) if a == "CORRUPT" else a for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rlnas: error:") and "\n" not in err
+    # a search that could not start leaves no empty run directory behind
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -30,7 +30,13 @@ from rlnas.results import EvalResult, TrialStatus, trial_seed
 from rlnas.search.components import CUSTOM, build_evaluator, build_executor, make_components
 from rlnas.search.finals import Finals
 from rlnas.search.monitor import Monitor, SearchStatus, SearchSummary
-from rlnas.search.resume import SEARCH_SECONDS, check_resumable, default_run_dir, run_lock
+from rlnas.search.resume import (
+    SEARCH_SECONDS,
+    check_resumable,
+    default_run_dir,
+    removed_unless_started,
+    run_lock,
+)
 from rlnas.search.rungs import Ladder, Rungs
 from rlnas.search.scheduler import Scheduler
 from rlnas.store import PendingState, PendingTrial, Store, TrialRecord
@@ -72,7 +78,8 @@ def run_search(
     ``needs_latency = True`` attribute to have latencies measured). ``executor`` replaces
     the one ``config`` describes (the caller then shuts it down; its workers must hold the
     same evaluator). Raises :class:`ConfigError` for bad settings and for a run directory
-    that already holds a search when ``resume`` is False; nothing stored is changed then.
+    that already holds a search when ``resume`` is False; nothing stored is changed then,
+    and a run directory this call created is removed again.
     """
     monitor = monitor or Monitor()
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
@@ -87,7 +94,7 @@ def run_search(
             f"this run uses the custom reward {config.reward.removeprefix(CUSTOM)!r}; "
             "pass the function again: run_search(config, reward=fn)"
         )
-    with run_lock(run_dir), Store(run_dir / "trials.db") as store:
+    with removed_unless_started(run_dir), run_lock(run_dir), Store(run_dir / "trials.db") as store:
         check_resumable(store, config, resume, run_dir)
         evaluator = evaluator or build_evaluator(config)
         space, strategy, made = make_components(config, evaluator)

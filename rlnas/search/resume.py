@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ __all__ = [
     "SEARCH_SECONDS",
     "check_resumable",
     "default_run_dir",
+    "removed_unless_started",
     "run_lock",
 ]
 
@@ -76,6 +78,21 @@ def check_resumable(store: Store, config: SearchConfig, resume: bool, run_dir: P
 def _plain(value: object) -> object:
     """``value`` as the stored JSON config holds it."""
     return json.loads(json.dumps(value))
+
+
+@contextmanager
+def removed_unless_started(run_dir: Path) -> Iterator[None]:
+    """Remove ``run_dir`` again if it did not exist before and the search fails before it
+    stores its settings (``RUN/config.json``): a search that could not start (missing
+    data, limits no architecture fits) leaves no empty run directory behind. A search
+    that started keeps its directory, to be resumed."""
+    fresh = not run_dir.exists()
+    try:
+        yield
+    except BaseException:
+        if fresh and not (run_dir / "config.json").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 @contextmanager
