@@ -78,6 +78,8 @@ class TrainedModel:
     classes: tuple[str, ...]
     build: BuildOptions
     test_acc: float | None = None
+    #: Its test accuracy is of each image and its mirror (the final recipe's ``test_flip``).
+    test_flip: bool = False
 
 
 def load_trained(run_dir: str | Path, rank: int = 1, *, train: bool = False) -> TrainedModel:
@@ -117,8 +119,12 @@ def load_trained(run_dir: str | Path, rank: int = 1, *, train: bool = False) -> 
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     names = _class_names(config["dataset"], dataset.num_classes)
     pre = Preprocessing(dataset.input_shape, dataset.mean, dataset.std)
-    test = next((f.test_acc for f in finals if f.arch == trial.arch), None)
-    return TrainedModel(arch, trial, rank, model.eval(), weights, config, pre, names, options, test)
+    final = next((f for f in finals if f.arch == trial.arch), None)
+    test = final.test_acc if final else None
+    flip = bool(final and (final.result.get("recipe") or {}).get("test_flip"))
+    return TrainedModel(
+        arch, trial, rank, model.eval(), weights, config, pre, names, options, test, flip
+    )
 
 
 def _train_final(
@@ -135,7 +141,8 @@ def _train_final(
         raise ExportError(f"training {trial.arch} gave no model ({score.failed or 'no weights'})")
     record = FinalRecord(
         trial.arch, rank, trial.result.val_acc, score.test_acc, score.epochs, score.seconds,
-        {"failed": score.failed, "train_loss": list(score.train_loss), "on_demand": True},
+        {"failed": score.failed, "train_loss": list(score.train_loss), "recipe": score.recipe,
+         "metrics": dict(score.metrics), "on_demand": True},
     )  # fmt: skip
     with Store(run / "trials.db") as store:
         store.add_final(record)
@@ -256,12 +263,15 @@ def _manifest(trained: TrainedModel, fmt: str, out: Path, weights: Path | None) 
         run=str(Path(config.get("run_dir") or "")),
         versions=_versions(),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        test_flip=trained.test_flip,
     )
 
 
 def _module_text(trained: TrainedModel, class_source: str, weights_name: str) -> str:
     pre = trained.preprocessing
     test = f"{trained.test_acc:.4f}" if trained.test_acc is not None else "not measured"
+    if trained.test_flip and trained.test_acc is not None:
+        test += " (mean probabilities of each image and its left-right mirror)"
     return f'''"""{trained.arch}: a network found by rlnas, in plain PyTorch (no rlnas needed).
 
 Data set {trained.config["dataset"]}, rank {trained.rank} of the search (trial {trained.trial.id}):

@@ -79,6 +79,9 @@ class Manifest:
     run: str
     versions: dict[str, str]
     created: str = ""
+    #: Predict from the mean class probabilities of each image and its left-right mirror,
+    #: as the final test did (the final recipe's ``test_flip``).
+    test_flip: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -198,8 +201,11 @@ def predict(
     if not images:
         raise ExportError("no images given")
     manifest, run = load_exported(model_file)
-    logits = torch.from_numpy(run(read_images(images, manifest.preprocessing)))
-    probabilities = torch.softmax(logits.double(), dim=1)
+    x = read_images(images, manifest.preprocessing)  # (N, C, H, W)
+    probabilities = torch.softmax(torch.from_numpy(run(x)).double(), dim=1)
+    if manifest.test_flip:
+        mirrored = torch.softmax(torch.from_numpy(run(x.flip(3).contiguous())).double(), dim=1)
+        probabilities = (probabilities + mirrored) / 2
     out = []
     for path, p in zip(images, probabilities, strict=True):
         order = torch.argsort(p, descending=True)[: max(top, 1)].tolist()

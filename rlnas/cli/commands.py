@@ -138,7 +138,9 @@ def _train(args: argparse.Namespace) -> int:
           f"{report.recipe['schedule']} schedule, augment {report.recipe['augment']}")  # fmt: skip
     if report.val_acc is not None:
         print(f"validation accuracy {report.val_acc:.4f}")
-    print(f"test accuracy {report.test_acc:.4f}")
+    one_pass = report.metrics.get("test_acc_one_pass")
+    flipped = f" with its mirrors (one pass {one_pass:.4f})" if one_pass is not None else ""
+    print(f"test accuracy {report.test_acc:.4f}{flipped}")
     print(f"params {report.params:,}  FLOPs {report.flops:,}  {report.seconds:.1f}s  ok")
     return 0
 

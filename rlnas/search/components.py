@@ -20,6 +20,8 @@ __all__ = ["CUSTOM", "build_evaluator", "build_executor", "make_components"]
 
 #: The stored ``reward`` of a run that used a function of the caller's.
 CUSTOM = "custom:"
+#: Data sets whose classes a left-right flip changes (a mirrored 2 is no 2): no test_flip.
+NOT_FLIP_SAFE = ("digits", "mnist")
 
 
 def build_evaluator(config: SearchConfig) -> Evaluator:
@@ -62,6 +64,11 @@ def _image_evaluator(config: SearchConfig) -> Evaluator:
         raise ConfigError(str(error)) from None
     final = apply_settings(TrainConfig, recipe, config.final_settings, name="final",
                            exclude={"epochs"})  # fmt: skip
+    if final.test_flip and config.dataset.split("[")[0] in NOT_FLIP_SAFE:
+        raise ConfigError(
+            f"test_flip averages each test image with its mirror, but {config.dataset}'s "
+            "classes do not survive a left-right flip; remove test_flip from [final]"
+        )
     latency = None
     if config.latency or config.max_latency_ms is not None or _needs_latency(config):
         latency = LatencySpec(batch_size=config.latency_batch, threads=config.latency_threads)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rlnas.arch import parse
@@ -28,6 +28,8 @@ class TrainReport:
     recipe: dict[str, Any]
     #: Why the architecture is outside the search's space (None: it is inside).
     outside: str | None = None
+    #: Other measurements of a final training (e.g. ``test_acc_one_pass`` with test_flip).
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = False) -> TrainReport:
@@ -71,7 +73,7 @@ def train_architecture(arch_text: str, config: SearchConfig, *, final: bool = Fa
             score = evaluator.final(arch, seed, config.final_epochs)
             return TrainReport(
                 str(arch), None, score.test_acc, params, flops, score.seconds, score.failed,
-                score.epochs, score.recipe, outside,
+                score.epochs, score.recipe, outside, dict(score.metrics),
             )  # fmt: skip
         result, model = evaluator.train_model(arch, seed)
     except (ValueError, RuntimeError, OverflowError, MemoryError) as error:

@@ -190,7 +190,8 @@ class TrainingEvaluator(DataEvaluator[Split]):
         self, arch: Architecture, seed: int, epochs: int, *, save_to: Path | None = None
     ) -> FinalScore:
         """Retrain ``arch`` from scratch on all the training data (train+validation, without
-        the search's subset) for ``epochs`` with :attr:`final_config`; score on test."""
+        the search's subset) for ``epochs`` with :attr:`final_config`; score on test (with
+        its ``test_flip``, each image and its mirror; ``metrics`` has the one-pass score)."""
         self._use_threads()
         s = self.full_data()
         x = torch.cat([s.x_train, s.x_val])
@@ -201,17 +202,24 @@ class TrainingEvaluator(DataEvaluator[Split]):
             arch, (x, y), None,
             num_classes=s.num_classes, config=config, seed=seed, device=self.device,
         )  # fmt: skip
-        test_acc = 0.0
+        test_acc, metrics = 0.0, dict[str, float]()
         if not outcome.failed:
-            test_acc = evaluate_accuracy(
-                outcome.model, s.x_test.to(self.device), s.y_test.to(self.device)
-            )
+            x_test, y_test = s.x_test.to(self.device), s.y_test.to(self.device)
+            test_acc = evaluate_accuracy(outcome.model, x_test, y_test, flip=config.test_flip)
+            if config.test_flip:  # the one-pass accuracy too: what the network alone scores
+                metrics["test_acc_one_pass"] = evaluate_accuracy(outcome.model, x_test, y_test)
             if save_to is not None:
                 save_to.parent.mkdir(parents=True, exist_ok=True)
                 torch.save(outcome.model.state_dict(), save_to)
         seconds = time.perf_counter() - start
         return FinalScore(
-            test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict()
+            test_acc,
+            epochs,
+            seconds,
+            outcome.train_loss,
+            outcome.failed,
+            config.to_dict(),
+            metrics,
         )
 
     def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:

@@ -80,6 +80,11 @@ class TrainConfig:
     augment: str = "none"
     shift: int = 2
     cutout: int = 8
+    #: Test-time augmentation of the final test: average the class probabilities of each
+    #: image and its left-right mirror (two forward passes per image; only for data sets
+    #: whose classes survive a flip). The search, the shortlist and the validation curves
+    #: always score one pass.
+    test_flip: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr_step < 1:
@@ -127,14 +132,23 @@ class TrainOutcome:
 
 @torch.inference_mode()
 def evaluate_accuracy(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1024,
+    *,
+    flip: bool = False,
 ) -> float:
-    """Top-1 accuracy of ``model`` on ``(x, y)``, in eval mode."""
+    """Top-1 accuracy of ``model`` on ``(x, y)``, in eval mode; with ``flip``, of the mean
+    class probabilities of each image and its left-right mirror."""
     model.eval()
     correct = 0
     for start in range(0, len(x), batch_size):
-        logits = model(x[start : start + batch_size])  # (B, classes)
-        correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+        batch = x[start : start + batch_size]  # (B, C, H, W)
+        scores = model(batch)  # (B, classes)
+        if flip:
+            scores = scores.softmax(1) + model(batch.flip(3)).softmax(1)
+        correct += int((scores.argmax(1) == y[start : start + batch_size]).sum())
     return correct / max(len(x), 1)
 
 
