@@ -55,3 +55,21 @@ def test_curves_and_proxies_benchmarks_run_on_the_table(tmp_path):
     proxies = {r["proxy"]: r for r in json.loads((tmp_path / "p.json").read_text())}
     assert set(proxies) == {"params", "synflow", "naswot"}
     assert all(-1 <= r["spearman"] <= 1 for r in proxies.values())
+
+
+def test_the_test_flip_benchmark_scores_one_model_both_ways(tmp_path):
+    from rlnas.testing import write_image_folder
+
+    data = write_image_folder(tmp_path / "bands")
+    config = tmp_path / "c.toml"
+    config.write_text(f'dataset = "folder:{data}"\n[train]\nbatch_size = 16\n')
+    out = run(
+        "test_flip.py", "--config", str(config), "--seeds", "0", "1", "--final-epochs", "1",
+        "--json", "[C(4,3,1), P(2,2), SM(3)]",
+    )  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    assert [r["seed"] for r in result["rows"]] == [0, 1]
+    for r in result["rows"]:
+        assert 0 < r["one_pass"] <= 1 and 0 < r["flipped"] <= 1
+    gains = [r["flipped"] - r["one_pass"] for r in result["rows"]]
+    assert result["mean_gain"] == pytest.approx(sum(gains) / 2)

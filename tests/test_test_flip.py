@@ -84,3 +84,13 @@ def test_test_flip_on_digits_is_refused_with_the_reason(tmp_path):
     with pytest.raises(ConfigError, match="do not survive a left-right flip"):
         run_search(config)
     assert not (tmp_path / "r").exists()  # nothing left behind
+
+
+def test_test_flip_leaves_the_cache_of_children_alone():
+    # it scores a final test only: runs stored before it existed keep their cache
+    from rlnas.evaluation.image import DataSpec, TrainConfig, TrainingEvaluator
+
+    plain = TrainingEvaluator(DataSpec(subset=300), TrainConfig(epochs=2))
+    flipped = TrainingEvaluator(DataSpec(subset=300), TrainConfig(epochs=2, test_flip=True))
+    assert plain.fingerprint == flipped.fingerprint
+    assert plain.fingerprint != TrainingEvaluator(DataSpec(subset=300)).fingerprint

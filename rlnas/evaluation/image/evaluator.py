@@ -106,10 +106,12 @@ class TrainingEvaluator(DataEvaluator[Split]):
     def fingerprint(self) -> str:
         spec = asdict(self.data)
         del spec["data_dir"], spec["download"]  # where it came from does not change results
+        train = self.train_config.to_dict()
+        del train["test_flip"]  # scores a final test only, never a child
         return self.digest({
             "data": spec,
             "n": [len(self.split.x_train), len(self.split.x_val)],
-            "train": self.train_config.to_dict(),
+            "train": train,
             "latency": asdict(self.latency) if self.latency else None,
             # latencies measured elsewhere are not these: another device misses the cache
             "device": device_fingerprint(self.device).rsplit(" | ", 1)[0] if self.latency else None,
@@ -213,14 +215,9 @@ class TrainingEvaluator(DataEvaluator[Split]):
                 torch.save(outcome.model.state_dict(), save_to)
         seconds = time.perf_counter() - start
         return FinalScore(
-            test_acc,
-            epochs,
-            seconds,
-            outcome.train_loss,
-            outcome.failed,
-            config.to_dict(),
+            test_acc, epochs, seconds, outcome.train_loss, outcome.failed, config.to_dict(),
             metrics,
-        )
+        )  # fmt: skip
 
     def shortlist_score(self, arch: Architecture, seed: int, epochs: int) -> ShortlistScore:
         """Train ``arch`` with :attr:`final_config` for ``epochs`` on all the training split
