@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     values = load_config(args.config)
-    values.update({k: v for k, v in (("dataset", args.dataset),) if v})
+    if args.dataset:
+        values["dataset"] = args.dataset
     config = SearchConfig.from_dict(values, source=args.config)
     evaluator = build_evaluator(config)
     evaluator.final_config = replace(evaluator.final_config, test_flip=True)  # type: ignore[attr-defined]

@@ -20,8 +20,6 @@ __all__ = ["CUSTOM", "build_evaluator", "build_executor", "make_components"]
 
 #: The stored ``reward`` of a run that used a function of the caller's.
 CUSTOM = "custom:"
-#: Data sets whose classes a left-right flip changes (a mirrored 2 is no 2): no test_flip.
-NOT_FLIP_SAFE = ("digits", "mnist")
 
 
 def build_evaluator(config: SearchConfig) -> Evaluator:
@@ -42,6 +40,7 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
 
 def _image_evaluator(config: SearchConfig) -> Evaluator:
     from rlnas.evaluation.image import (
+        NOT_FLIP_SAFE,
         DataSpec,
         LatencySpec,
         TrainConfig,

@@ -7,6 +7,7 @@ from rlnas.evaluation.image.shared import BatchOrder, SupernetWeights
 from rlnas.evaluation.image.trainer import (
     FINAL_RECIPES,
     FLIP_SAFE,
+    NOT_FLIP_SAFE,
     EpochHook,
     TrainConfig,
     TrainOutcome,
@@ -18,6 +19,7 @@ from rlnas.evaluation.image.trainer import (
 __all__ = [
     "FINAL_RECIPES",
     "FLIP_SAFE",
+    "NOT_FLIP_SAFE",
     "BatchOrder",
     "DataSpec",
     "EpochHook",

@@ -21,6 +21,7 @@ from rlnas.nn import BuildOptions, build
 __all__ = [
     "FINAL_RECIPES",
     "FLIP_SAFE",
+    "NOT_FLIP_SAFE",
     "EpochHook",
     "TrainConfig",
     "TrainOutcome",
@@ -346,8 +347,11 @@ def _schedule(
 
 #: Names of the final-training recipes (``--final-recipe``).
 FINAL_RECIPES = ("search", "strong")
-#: Data sets whose classes survive a left-right flip (digits do not: flipped 2 is no 2).
+#: Data sets whose classes survive a left-right flip: the strong recipe trains on flips.
 FLIP_SAFE = ("fashion-mnist", "cifar10")
+#: Data sets whose classes do not (a mirrored 2 is no 2): ``test_flip`` is refused. Sets in
+#: neither list (a user's folder) flip only where the user's ``[final]`` table says so.
+NOT_FLIP_SAFE = ("digits", "mnist")
 
 
 def final_recipe(name: str, search: TrainConfig, dataset: str, side: int) -> TrainConfig:
