@@ -12,6 +12,9 @@ Rows are appended to ``--rows`` (JSON lines) as each run finishes, and runs live
 ``--keep``: stopped at any moment, the same command resumes, skipping finished rows and
 resuming a half-done run where it stopped (rlnas's own resume). So the league can span
 several sessions; ``--report`` prints the table and writes the plot from the rows alone.
+``--until HH:MM`` starts no run that would not finish by then (its search minutes, the
+longest final so far, 10 if none, and 3 for calibration and start-up), so a session that
+ends at a known time loses no half-done run.
 
     python benchmarks/league.py --minutes 45 --seeds 3 --keep /tmp/league \\
         --rows benchmarks/league.jsonl [--entries qlearning+mf random ...]
@@ -21,6 +24,7 @@ several sessions; ``--report`` prints the table and writes the plot from the row
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import statistics
@@ -131,6 +135,30 @@ def report(rows: list[dict], plot: Path | None) -> None:
         figure.savefig(plot)
 
 
+def deadline(until: str | None) -> datetime.datetime | None:
+    """``HH:MM`` today (tomorrow if that has passed), or an ISO date and time."""
+    if until is None:
+        return None
+    now = datetime.datetime.now()
+    try:
+        if len(until) <= 5:
+            hour, minute = (int(part) for part in until.split(":"))
+            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return at if at > now else at + datetime.timedelta(days=1)
+        return datetime.datetime.fromisoformat(until)
+    except ValueError:
+        raise SystemExit(f"--until {until!r}: give HH:MM or YYYY-MM-DDTHH:MM") from None
+
+
+def fits(args: argparse.Namespace, rows: list[dict], until: datetime.datetime | None) -> bool:
+    """Whether one more run (search, its final, start-up) ends before ``until``."""
+    if until is None:
+        return True
+    final = max((r["final_minutes"] for r in rows), default=10.0)
+    needed = datetime.timedelta(minutes=args.minutes + final + 3)
+    return datetime.datetime.now() + needed <= until
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="fashion-mnist")
@@ -143,6 +171,7 @@ def main() -> None:
     parser.add_argument("--final-epochs", type=int, default=15)
     parser.add_argument("--keep", type=Path, default=Path("/tmp/rlnas-league"))
     parser.add_argument("--rows", type=Path, default=Path("benchmarks/league.jsonl"))
+    parser.add_argument("--until", help="start no run that would end after HH:MM")
     parser.add_argument("--report", action="store_true", help="only print the table")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
@@ -151,6 +180,7 @@ def main() -> None:
         if args.rows.exists()
         else []
     )
+    until = deadline(args.until)
     if not args.report:
         args.keep.mkdir(parents=True, exist_ok=True)
         done = {(r["entry"], r["seed"]) for r in rows if r["minutes"] == args.minutes}
@@ -159,6 +189,10 @@ def main() -> None:
             for entry in args.entries:
                 if (entry, seed) in done:
                     continue
+                if not fits(args, rows, until):
+                    print(f"--until {args.until}: no time for {entry}, seed {seed}; stopped")
+                    report(rows, args.plot)
+                    return
                 per_child = per_child or calibrate(args)
                 row = run(args, entry, seed, per_child)
                 rows.append(row)

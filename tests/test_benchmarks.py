@@ -1,5 +1,6 @@
 """Benchmark scripts run end to end at a tiny scale (their full runs are in RESULTS.md)."""
 
+import datetime
 import json
 import subprocess
 import sys
@@ -45,6 +46,11 @@ def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_pat
     out = run("league.py", *args, "--plot", str(tmp_path / "league.png"))
     assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2  # nothing run again
     assert "| local+mf | 1 |" in out and (tmp_path / "league.png").stat().st_size > 0
+    # a run that cannot end before --until (its minutes + the last final + 3) is not started
+    soon = (datetime.datetime.now() + datetime.timedelta(minutes=2)).isoformat(timespec="minutes")
+    out = run("league.py", *args, "--entries", "random", "evolution", "--until", soon)
+    assert "no time for evolution, seed 0; stopped" in out
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
 
 
 def test_curves_and_proxies_benchmarks_run_on_the_table(tmp_path):
@@ -73,3 +79,33 @@ def test_the_test_flip_benchmark_scores_one_model_both_ways(tmp_path):
         assert 0 < r["one_pass"] <= 1 and 0 < r["flipped"] <= 1
     gains = [r["flipped"] - r["one_pass"] for r in result["rows"]]
     assert result["mean_gain"] == pytest.approx(sum(gains) / 2)
+
+
+def test_goal_runs_reads_what_a_run_found_and_how_its_shortlist_reordered_it(tmp_path):
+    from scipy.stats import spearmanr
+
+    from rlnas.arch import parse
+    from rlnas.config import SearchConfig
+    from rlnas.search import run_search
+    from rlnas.spaces import make_space
+    from rlnas.testing import FakeEvaluator
+
+    space = make_space("metaqnn", input_shape=(1, 8, 8), num_classes=10)
+    fake = FakeEvaluator(space, seed=1, noise=0.08)
+    config = SearchConfig(budget=40, seed=3, top_k=1, shortlist=6, run_dir=str(tmp_path / "r"))
+    summary = run_search(config, evaluator=fake)
+    out = run("goal_runs.py", str(tmp_path / "r"), "--wall", "12.5", "--json")
+    (row,) = json.loads(out.strip().splitlines()[-1])
+    final = summary.finals[0]
+    assert row["seed"] == 3 and row["arch"] == final.arch and row["test_acc"] == final.test_acc
+    assert row["trials"] == len(summary.trials) and row["wall_minutes"] == 12.5
+    # the search's six best, best first, each with the score its shortlist training gave
+    best = sorted({t.arch: t for t in reversed(summary.trials)}.values(),
+                  key=lambda t: (-t.reward, t.id))[:6]  # fmt: skip
+    assert row["search_val_acc"] == [t.result.val_acc for t in best]
+    scores = [fake.score(parse(t.arch)) for t in best]
+    assert row["shortlist_val_acc"] == pytest.approx(scores)
+    assert row["winner_search_rank"] == 1 + scores.index(max(scores))
+    expected = spearmanr(range(6, 0, -1), scores).statistic
+    assert row["spearman_search_vs_shortlist"] == pytest.approx(expected)
+    assert f"`{final.arch}`" in out and "12.5 min" in out

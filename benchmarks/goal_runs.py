@@ -1,0 +1,95 @@
+"""What each run of the Fashion-MNIST goal found, read from the runs' stores: the final
+network, its size, its test accuracy (with the mirrors and in one pass, when the config
+flips), the minutes of search, shortlist and final training, and how well the search's
+order among its shortlisted best agrees with the shortlist's (Spearman).
+
+    rlnas search --config benchmarks/fashion_goal.toml --seed S --run-dir RUN_S --no-report
+    python benchmarks/goal_runs.py RUN_0 RUN_1 RUN_2 [--wall 69.5 ...] [--json]
+
+The wall time of a whole run is not stored (a run may span sessions): ``--wall`` gives
+each run's, as measured around the command, for the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+
+from scipy.stats import spearmanr
+
+from rlnas.runs import leaderboard, read_run
+from rlnas.search.resume import SEARCH_SECONDS
+
+
+def summarise(run_dir: str) -> dict:
+    with read_run(run_dir) as (store, config):
+        trials, finals, scores = store.trials(), store.finals(), store.shortlist()
+        searched = float(store.get_meta(SEARCH_SECONDS) or 0.0)
+    ranked = [t for t in leaderboard(trials) if t.result.ok]
+    listed = [t for t in ranked[: len(scores)] if t.arch in scores]
+    shortlist_acc = [scores[t.arch].val_acc for t in listed]
+    rho = (
+        float(spearmanr(range(len(listed), 0, -1), shortlist_acc).statistic)
+        if len(listed) > 2
+        else math.nan
+    )
+    best = finals[0] if finals else None
+    result = next((t.result for t in trials if best and t.arch == best.arch), None)
+    winner = 1 + [t.arch for t in listed].index(best.arch) if best and best.arch in scores else None
+    return {
+        "run": run_dir,
+        "seed": config.get("seed"),
+        "arch": best.arch if best else None,
+        "params": result.params if result else None,
+        "flops": result.flops if result else None,
+        "test_acc": best.test_acc if best else None,
+        "test_acc_one_pass": best.result.get("metrics", {}).get("test_acc_one_pass")
+        if best
+        else None,
+        "trials": len(trials),
+        "models": sum(t.new for t in trials),
+        "search_minutes": searched / 60,
+        # the shortlist's trainings run on the workers side by side: the sum over workers
+        "shortlist_job_minutes": sum(s.seconds for s in scores.values()) / 60,
+        "final_minutes": best.seconds / 60 if best else None,
+        "search_val_acc": [t.result.val_acc for t in listed],
+        "shortlist_val_acc": shortlist_acc,
+        "spearman_search_vs_shortlist": rho,
+        "winner_search_rank": winner,
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--wall", type=float, nargs="+", help="each run's minutes in all")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [summarise(run) for run in args.runs]
+    for row, wall in zip(rows, args.wall or [None] * len(rows), strict=True):
+        row["wall_minutes"] = wall
+    print("| seed | network | params | MACs | test | one pass | time | search vs shortlist |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |")
+    for r in rows:
+        one = r["test_acc_one_pass"]
+        wall = f"{r['wall_minutes']:.1f} min: " if r["wall_minutes"] else ""
+        print(
+            f"| {r['seed']} | `{r['arch']}` | {r['params']:,} | {r['flops'] / 1e6:.1f}M | "
+            f"{r['test_acc']:.2%} | {'-' if one is None else f'{one:.2%}'} | "
+            f"{wall}search {r['search_minutes']:.1f} ({r['trials']} trials), final "
+            f"{r['final_minutes']:.1f} | {r['spearman_search_vs_shortlist']:+.2f} "
+            f"(winner: the search's no. {r['winner_search_rank']}) |"
+        )
+    tests = [r["test_acc"] for r in rows if r["test_acc"] is not None]
+    if len(tests) > 1:
+        half = 1.96 * statistics.stdev(tests) / math.sqrt(len(tests))
+        print(f"\ntest accuracy over {len(tests)} runs: {statistics.mean(tests):.2%} ± {half:.2%}")
+    if args.json:
+        print(json.dumps(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
