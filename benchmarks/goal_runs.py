@@ -18,6 +18,7 @@ import math
 import statistics
 
 from scipy.stats import spearmanr
+from scipy.stats import t as t_dist
 
 from rlnas.runs import leaderboard, read_run
 from rlnas.search.resume import SEARCH_SECONDS
@@ -35,25 +36,25 @@ def summarise(run_dir: str) -> dict:
         if len(listed) > 2
         else math.nan
     )
-    best = finals[0] if finals else None
-    result = next((t.result for t in trials if best and t.arch == best.arch), None)
-    winner = 1 + [t.arch for t in listed].index(best.arch) if best and best.arch in scores else None
+    if not finals:
+        raise SystemExit(f"{run_dir}: no final training stored; let the run finish")
+    best = finals[0]
+    result = next(t.result for t in ranked if t.arch == best.arch)
+    winner = 1 + [t.arch for t in listed].index(best.arch) if best.arch in scores else None
     return {
         "run": run_dir,
         "seed": config.get("seed"),
-        "arch": best.arch if best else None,
-        "params": result.params if result else None,
-        "flops": result.flops if result else None,
-        "test_acc": best.test_acc if best else None,
-        "test_acc_one_pass": best.result.get("metrics", {}).get("test_acc_one_pass")
-        if best
-        else None,
+        "arch": best.arch,
+        "params": result.params,
+        "flops": result.flops,
+        "test_acc": best.test_acc,
+        "test_acc_one_pass": best.result.get("metrics", {}).get("test_acc_one_pass"),
         "trials": len(trials),
         "models": sum(t.new for t in trials),
         "search_minutes": searched / 60,
         # the shortlist's trainings run on the workers side by side: the sum over workers
         "shortlist_job_minutes": sum(s.seconds for s in scores.values()) / 60,
-        "final_minutes": best.seconds / 60 if best else None,
+        "final_minutes": best.seconds / 60,
         "search_val_acc": [t.result.val_acc for t in listed],
         "shortlist_val_acc": shortlist_acc,
         "spearman_search_vs_shortlist": rho,
@@ -82,9 +83,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{r['final_minutes']:.1f} | {r['spearman_search_vs_shortlist']:+.2f} "
             f"(winner: the search's no. {r['winner_search_rank']}) |"
         )
-    tests = [r["test_acc"] for r in rows if r["test_acc"] is not None]
-    if len(tests) > 1:
-        half = 1.96 * statistics.stdev(tests) / math.sqrt(len(tests))
+    tests = [r["test_acc"] for r in rows]
+    if len(tests) > 1:  # Student's t: a handful of runs
+        half = t_dist.ppf(0.975, len(tests) - 1) * statistics.stdev(tests) / math.sqrt(len(tests))
         print(f"\ntest accuracy over {len(tests)} runs: {statistics.mean(tests):.2%} ± {half:.2%}")
     if args.json:
         print(json.dumps(rows))
