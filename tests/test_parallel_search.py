@@ -170,15 +170,18 @@ from rlnas.search import run_search
 from rlnas.spaces import make_space
 from rlnas.testing import FakeEvaluator, FaultyEvaluator
 
-def search(run_dir, marks, resume):
+def search(run_dir, marks, resume, hang=()):
     space = make_space("metaqnn", input_shape=(1, 8, 8), num_classes=10)
-    evaluator = FaultyEvaluator(FakeEvaluator(space, seed=1, noise=0.02), marks, delay=0.3)
+    plan = {n: "hang" for n in hang}  # the n-th architecture never returns on its 1st try
+    inner = FakeEvaluator(space, seed=1, noise=0.02)
+    evaluator = FaultyEvaluator(inner, marks, delay=0.1, plan=plan)
     config = SearchConfig(budget=12, seed=4, top_k=0, executor="process", workers=2,
                           run_dir=run_dir)
     return run_search(config, resume=resume, evaluator=evaluator)
 
 if __name__ == "__main__":
-    summary = search(sys.argv[1], sys.argv[2], sys.argv[3] == "resume")
+    hang = [int(n) for n in sys.argv[4].split(",")]
+    summary = search(sys.argv[1], sys.argv[2], sys.argv[3] == "resume", hang)
     print(summary.stopped, summary.interrupted, flush=True)
 """
 
@@ -194,11 +197,14 @@ def progress(db):
         return 0, 0  # not created yet
 
 
-def run_then_stop(script, run, marks, mode, at_least, signal_to):
+def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
     """Run the driver until ``at_least`` trials are committed with others in flight, then
-    send it ``signal_to``; what was stored then."""
+    send it ``signal_to``; what was stored then. The architectures numbered ``hang`` (in
+    the order first tried, over all runs) never return on their first try: with two of
+    them the workers are stuck, so the signal finds trials in flight however late it
+    comes (a busy machine may run the driver a second after the test looked)."""
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(run), str(marks), mode],
+        [sys.executable, str(script), str(run), str(marks), mode, ",".join(map(str, hang))],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.time() + 120
@@ -225,14 +231,19 @@ def test_ctrl_c_and_sigkill_with_trials_in_flight_then_resume_loses_nothing(tmp_
     script.write_text(DRIVER)
 
     # Ctrl-C: a graceful stop; the trials in flight are stored as interrupted.
-    code, out, first, interrupted = run_then_stop(script, run, marks, "new", 3, signal.SIGINT)
+    code, out, first, interrupted = run_then_stop(
+        script, run, marks, "new", (5, 6), 3, signal.SIGINT
+    )
     assert code == 0, "Ctrl-C must stop the search gracefully"
     assert out.split() == ["interrupted", str(len(interrupted))]
     assert {p.state for p in interrupted} == {PendingState.INTERRUPTED}
 
     # Resume, then SIGKILL of the driver with trials in flight.
+    # Those two run again (a second try); the 10th and 11th architectures hang now.
     at = len(first) + 3
-    code, _, second, running = run_then_stop(script, run, marks, "resume", at, signal.SIGKILL)
+    code, _, second, running = run_then_stop(
+        script, run, marks, "resume", (9, 10), at, signal.SIGKILL
+    )
     assert code == -signal.SIGKILL
     assert {p.state for p in running} == {PendingState.RUNNING}
     assert second[: len(first)] == first  # nothing committed is changed or lost
