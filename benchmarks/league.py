@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> di
         "models": sum(t.new for t in summary.trials), "trials": len(summary.trials),
         "search_minutes": summary.search_seconds / 60, "final_minutes": final.seconds / 60,
         "resumed": resume, "minutes": args.minutes, "final_epochs": args.final_epochs,
+        "per_child_seconds": per_child,
     }  # fmt: skip
 
 
