@@ -31,6 +31,8 @@ import statistics
 import time
 from pathlib import Path
 
+from scipy.stats import t as t_dist
+
 from rlnas.config import SearchConfig
 from rlnas.runs import leaderboard
 from rlnas.search import run_search
@@ -99,8 +101,12 @@ def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> di
 
 
 def mean_ci(values: list[float]) -> tuple[float, float]:
-    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
-    return statistics.mean(values), half
+    """The mean and the half-width of its 95% interval, with Student's t over the seeds
+    (a handful of seeds: the normal 1.96 would be too narrow)."""
+    if len(values) < 2:
+        return statistics.mean(values), math.nan
+    half = t_dist.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return statistics.mean(values), float(half)
 
 
 def report(rows: list[dict], plot: Path | None) -> None:

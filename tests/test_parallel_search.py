@@ -202,7 +202,9 @@ def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
     send it ``signal_to``; what was stored then. The architectures numbered ``hang`` (in
     the order first tried, over all runs) never return on their first try: with two of
     them the workers are stuck, so the signal finds trials in flight however late it
-    comes (a busy machine may run the driver a second after the test looked)."""
+    comes (a busy machine may run the driver a second after the test looked). They are
+    not consecutive: the architecture between them ends after the first hangs, so the
+    last commit stores a trial in flight (two ending at once would store none)."""
     proc = subprocess.Popen(
         [sys.executable, str(script), str(run), str(marks), mode, ",".join(map(str, hang))],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
@@ -232,17 +234,17 @@ def test_ctrl_c_and_sigkill_with_trials_in_flight_then_resume_loses_nothing(tmp_
 
     # Ctrl-C: a graceful stop; the trials in flight are stored as interrupted.
     code, out, first, interrupted = run_then_stop(
-        script, run, marks, "new", (5, 6), 3, signal.SIGINT
+        script, run, marks, "new", (5, 7), 3, signal.SIGINT
     )
     assert code == 0, "Ctrl-C must stop the search gracefully"
     assert out.split() == ["interrupted", str(len(interrupted))]
     assert {p.state for p in interrupted} == {PendingState.INTERRUPTED}
 
     # Resume, then SIGKILL of the driver with trials in flight.
-    # Those two run again (a second try); the 10th and 11th architectures hang now.
+    # Those two run again (a second try); the 10th and 12th architectures hang now.
     at = len(first) + 3
     code, _, second, running = run_then_stop(
-        script, run, marks, "resume", (9, 10), at, signal.SIGKILL
+        script, run, marks, "resume", (9, 11), at, signal.SIGKILL
     )
     assert code == -signal.SIGKILL
     assert {p.state for p in running} == {PendingState.RUNNING}

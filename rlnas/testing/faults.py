@@ -32,7 +32,8 @@ class FaultyEvaluator(Evaluator):
 
     Which architectures die depends on a hash of the architecture only, so it is the same
     in every worker and every run (:meth:`fate`). ``plan`` injects one fault into the n-th
-    architecture evaluated (counted from 0, one worker): ``"nan"`` (trained at a learning
+    architecture evaluated (counted from 0 in the order their first attempts start, over
+    every worker and every run that shares ``marks``): ``"nan"`` (trained at a learning
     rate that makes the loss NaN), ``"oom"`` (the CPU allocator fails in the forward pass),
     ``"hang"`` (never returns) or ``"die"`` (SIGKILL on its first attempt); ``nan`` and
     ``oom`` go through ``inner``'s own training, which must be a
@@ -94,11 +95,13 @@ class FaultyEvaluator(Evaluator):
         """How many evaluations of ``arch`` have started, in any process."""
         return len(list(self.marks.glob(f"{_stem(arch)}.*")))
 
-    def _mark(self, arch: Architecture) -> int:
+    def _mark(self, name: str) -> int:
+        """Create the first free ``marks/name.N`` and return its N. O_EXCL: two workers
+        never get the same N."""
         n = 0
-        while True:  # O_EXCL: two workers never get the same attempt number
+        while True:
             try:
-                os.close(os.open(self.marks / f"{_stem(arch)}.{n}", os.O_CREAT | os.O_EXCL))
+                os.close(os.open(self.marks / f"{name}.{n}", os.O_CREAT | os.O_EXCL))
                 return n
             except FileExistsError:
                 n += 1
@@ -106,7 +109,9 @@ class FaultyEvaluator(Evaluator):
     def evaluate(
         self, arch: Architecture, seed: int, *, prune: StopRule | None = None
     ) -> EvalResult:
-        attempt = self._mark(arch)
+        attempt = self._mark(_stem(arch))
+        # the order of its first attempt among all architectures', fixed as it starts
+        order = self._mark("first") if attempt == 0 else None
         fate = self.fate(arch)
         if self.busy:
             end = time.perf_counter() + self.delay
@@ -116,7 +121,7 @@ class FaultyEvaluator(Evaluator):
             time.sleep(self.delay)
         if fate == "always" or (fate == "once" and attempt == 0):
             os.kill(os.getpid(), signal.SIGKILL)
-        fault = self.plan.get(len(list(self.marks.glob("*.0"))) - 1) if attempt == 0 else None
+        fault = self.plan.get(order) if order is not None else None
         if fault == "die":
             os.kill(os.getpid(), signal.SIGKILL)
         if fault == "hang":
