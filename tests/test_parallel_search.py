@@ -204,7 +204,8 @@ def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
     them the workers are stuck, so the signal finds trials in flight however late it
     comes (a busy machine may run the driver a second after the test looked). They are
     not consecutive: the architecture between them ends after the first hangs, so the
-    last commit stores a trial in flight (two ending at once would store none)."""
+    last commit stores a trial in flight (two ending at once would store none). The
+    signal comes once the last of them has started (FaultyEvaluator's ``first.N``)."""
     proc = subprocess.Popen(
         [sys.executable, str(script), str(run), str(marks), mode, ",".join(map(str, hang))],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
@@ -212,8 +213,8 @@ def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
     deadline = time.time() + 120
     while proc.poll() is None:
         trials, pending = progress(run / "trials.db")
-        if trials >= at_least and pending:
-            break
+        if trials >= at_least and pending and (marks / f"first.{hang[-1]}").exists():
+            break  # both workers hang: the driver waits, the state stored is final
         assert time.time() < deadline
         time.sleep(0.01)
     if signal_to == signal.SIGINT:  # Ctrl-C on a terminal: the whole foreground group
@@ -223,7 +224,7 @@ def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
     out, _ = proc.communicate(timeout=60)
     with Store(run / "trials.db") as store:
         trials, pending = store.trials(), store.pending()
-    assert len(trials) < 12 and pending, "stopped too late to test anything"
+    assert sum(t.new for t in trials) < 12 and pending, "stopped too late to test anything"
     return proc.returncode, out, trials, pending
 
 
