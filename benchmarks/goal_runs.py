@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 
+from league import mean_ci
 from scipy.stats import spearmanr
-from scipy.stats import t as t_dist
 
 from rlnas.runs import leaderboard, read_run
 from rlnas.search.resume import SEARCH_SECONDS
@@ -85,8 +84,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         )
     tests = [r["test_acc"] for r in rows]
     if len(tests) > 1:  # Student's t: a handful of runs
-        half = t_dist.ppf(0.975, len(tests) - 1) * statistics.stdev(tests) / math.sqrt(len(tests))
-        print(f"\ntest accuracy over {len(tests)} runs: {statistics.mean(tests):.2%} ± {half:.2%}")
+        mean, half = mean_ci(tests)
+        print(f"\ntest accuracy over {len(tests)} runs: {mean:.2%} ± {half:.2%}")
     if args.json:
         print(json.dumps(rows))
     return rows
