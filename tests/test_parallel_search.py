@@ -164,6 +164,7 @@ def test_two_workers_on_digits_give_what_one_process_gives(tmp_path):
 
 
 DRIVER = """
+import signal
 import sys
 from rlnas.config import SearchConfig
 from rlnas.search import run_search
@@ -180,6 +181,9 @@ def search(run_dir, marks, resume, hang=()):
     return run_search(config, resume=resume, evaluator=evaluator)
 
 if __name__ == "__main__":
+    # Ctrl-C as on a terminal, whose foreground job has Python's handler even when the
+    # test runs where SIGINT is ignored (started with & by a shell without job control)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     hang = [int(n) for n in sys.argv[4].split(",")]
     summary = search(sys.argv[1], sys.argv[2], sys.argv[3] == "resume", hang)
     print(summary.stopped, summary.interrupted, flush=True)
