@@ -214,18 +214,23 @@ def run_then_stop(script, run, marks, mode, hang, at_least, signal_to):
         [sys.executable, str(script), str(run), str(marks), mode, ",".join(map(str, hang))],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
-    deadline = time.time() + 120
-    while proc.poll() is None:
-        trials, pending = progress(run / "trials.db")
-        if trials >= at_least and pending and (marks / f"first.{hang[-1]}").exists():
-            break  # both workers hang: the driver waits, the state stored is final
-        assert time.time() < deadline
-        time.sleep(0.01)
-    if signal_to == signal.SIGINT:  # Ctrl-C on a terminal: the whole foreground group
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        os.kill(proc.pid, signal_to)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        deadline = time.time() + 120
+        while proc.poll() is None:
+            trials, pending = progress(run / "trials.db")
+            if trials >= at_least and pending and (marks / f"first.{hang[-1]}").exists():
+                break  # both workers hang: the driver waits, the state stored is final
+            assert time.time() < deadline
+            time.sleep(0.01)
+        if signal_to == signal.SIGINT:  # Ctrl-C on a terminal: the whole foreground group
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal_to)
+        out, _ = proc.communicate(timeout=60)
+    finally:  # failed: leave no driver with hung workers behind
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     with Store(run / "trials.db") as store:
         trials, pending = store.trials(), store.pending()
     assert sum(t.new for t in trials) < 12 and pending, "stopped too late to test anything"
