@@ -136,7 +136,14 @@ def report(rows: list[dict], plot: Path | None) -> None:
             ax.scatter([i] * len(accs), accs, color="#999", s=12)
             mean, half = mean_ci(accs)
             ax.errorbar([i], [mean], yerr=[0 if math.isnan(half) else half], fmt="o", color="C0")
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        # The axis spans the runs, not the intervals: with two seeds Student's t(1) makes a
+        # bar ten points tall, which would flatten every difference the plot is meant to show.
+        every = [r["test_acc"] for r in rows]
+        margin = max(0.005, (max(every) - min(every)) / 2)
+        ax.set_ylim(min(every) - margin, max(every) + margin)
+        counts = {name: len(by_entry[name]) for name in names}
+        labels = [f"{n}\n({counts[n]} seed{'' if counts[n] == 1 else 's'})" for n in names]
+        ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
         ax.set_ylabel("test accuracy of the run's best")
         ax.set_title("League: equal wall time, same final recipe (mean ± 95% CI)", loc="left")
         figure.savefig(plot)
