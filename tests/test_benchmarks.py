@@ -32,6 +32,26 @@ def test_proxy_correlation_runs_on_digits():
 
 
 @pytest.mark.slow
+def test_proxy_correlation_ranks_measured_rows_without_retraining_them(tmp_path):
+    # finals already measured (as the league's rows are) are taken, not trained again:
+    # made-up test accuracies come back as the finals, in the rows' order
+    rows = [("[C(16,3,1), P(2,2), C(16,3,1), SM(10)]", 0.91), ("[C(8,3,1), GAP(10)]", 0.42),
+            ("[C(16,3,1), C(16,3,1), GAP(10)]", 0.77)]  # fmt: skip
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"arch": a, "test_acc": t}) + "\n" for a, t in rows))
+    out = run(
+        "proxy_correlation.py", "--rows", str(path), "--dataset", "digits", "--subset", "400",
+        "--epochs", "2", "--shortlist-epochs", "1", "--batch-norm",
+    )  # fmt: skip
+    lines = out.strip().splitlines()
+    assert [float(line.split()[2]) for line in lines[:3]] == [0.91, 0.42, 0.77]
+    assert [line.split("  ")[-1] for line in lines[:3]] == [a for a, _ in rows]
+    assert "shortlist val acc after 1 epochs" in lines[-1]
+    # the deepest network has the best made-up final here: depth ranks them perfectly
+    assert "rho(layers, final) = 1.000" in lines[-2]
+
+
+@pytest.mark.slow
 def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_path):
     args = [
         "--dataset", "digits", "--minutes", "0.2", "--seeds", "1", "--subset", "300",
