@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from rlnas.arch import parse
+from rlnas.arch import Architecture, parse
 from rlnas.config import SearchConfig, load_config
 from rlnas.search import build_evaluator, trial_seed
 from rlnas.search.components import make_components
@@ -72,13 +72,13 @@ def main(argv: list[str] | None = None) -> dict:
     config = SearchConfig.from_dict(values)
     evaluator = build_evaluator(config)
     space = make_components(config, evaluator)[0]  # the search's space, limits included
-    measured: dict[str, float] = {}  # arch text -> its final test accuracy, from --rows
+    measured: dict[Architecture, float] = {}  # final test accuracies from --rows
     if args.rows:
         for line in Path(args.rows).read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                measured.setdefault(str(parse(row["arch"])), float(row["test_acc"]))
-        archs = [parse(text) for text in measured]
+                measured.setdefault(parse(row["arch"]), float(row["test_acc"]))
+        archs = list(measured)
     else:
         rng = np.random.default_rng(config.seed)
         archs = []
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
         proxy_seconds.append(time.perf_counter() - start)
         if args.shortlist_epochs:
             shortlist.append(evaluator.shortlist_score(arch, seed, args.shortlist_epochs).val_acc)
-        known = measured.get(str(arch))
+        known = measured.get(arch)
         if known is None:
             known = evaluator.final(arch, seed, config.final_epochs).test_acc
         final.append(known)
