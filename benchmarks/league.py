@@ -8,6 +8,12 @@ workers; ``+mf`` entries add multi-fidelity rungs (``min_epochs`` 1). The run's 
 retrained ``--final-epochs`` with the ``strong`` recipe on all the training data and
 scored on the test split (``top_k = 1``; the final job gets both cores).
 
+``--search-recipe strong`` trains the children with the final recipe's optimiser, schedule,
+label smoothing and augmentation (same cost; the default is MetaQNN's recipe), and
+``--shortlist N`` re-ranks each run's best N by ``--shortlist-epochs`` of the final recipe
+on all the training data before the final. Such a pass keeps its runs apart (their
+directories are named after the settings) and needs its own ``--rows``.
+
 Rows are appended to ``--rows`` (JSON lines) as each run finishes, and runs live in
 ``--keep``: stopped at any moment, the same command resumes, skipping finished rows and
 resuming a half-done run where it stopped (rlnas's own resume). So the league can span
@@ -37,6 +43,7 @@ from rlnas.config import SearchConfig
 from rlnas.runs import leaderboard
 from rlnas.search import run_search
 from rlnas.search.rungs import Rungs
+from rlnas.store import Store
 
 ENTRIES = (
     "qlearning", "qlearning+mf", "reinforce", "reinforce+mf", "meta-a2c", "meta-a2c+mf",
@@ -44,6 +51,12 @@ ENTRIES = (
 )  # fmt: skip
 #: Settings for searches of hundreds of children where a paper's are for thousands.
 SETTINGS = {"reinforce": {"learning_rate": 0.01}}
+
+
+def variant(args: argparse.Namespace) -> str:
+    """The run directories' suffix of a pass with other settings than the first's."""
+    recipe = "" if args.search_recipe == "search" else f"-{args.search_recipe}"
+    return recipe + (f"-shortlist{args.shortlist}" if args.shortlist else "")
 
 
 def config(args: argparse.Namespace, entry: str, seed: int, models: int) -> SearchConfig:
@@ -55,8 +68,9 @@ def config(args: argparse.Namespace, entry: str, seed: int, models: int) -> Sear
         dataset=args.dataset, strategy=strategy, space="metaqnn", max_params=args.max_params,
         subset=args.subset, epochs=args.epochs, min_epochs=1 if mf else None,
         budget=100_000, time_limit=args.minutes * 60, workers=2, seed=seed, top_k=1,
-        final_epochs=args.final_epochs, final_recipe="strong",
-        run_dir=str(args.keep / f"{entry}-{seed}"),
+        final_epochs=args.final_epochs, final_recipe="strong", search_recipe=args.search_recipe,
+        shortlist=args.shortlist, shortlist_epochs=args.shortlist_epochs,
+        run_dir=str(args.keep / f"{entry}-{seed}{variant(args)}"),
         strategy_settings=settings, space_settings={"filters": [16, 24, 32, 48, 64]},
         train_settings={"build": {"batch_norm": True, "dropout": 0.0}},
     )  # fmt: skip
@@ -74,7 +88,7 @@ def calibrate(args: argparse.Namespace) -> float:
     """Seconds of one child, from three random ones (not counted)."""
     probe = SearchConfig(
         dataset=args.dataset, strategy="random", budget=3, top_k=0, subset=args.subset,
-        epochs=args.epochs, max_params=args.max_params, seed=999,
+        epochs=args.epochs, max_params=args.max_params, seed=999, search_recipe=args.search_recipe,
         run_dir=str(args.keep / f"calibration-{time.time_ns()}"),
         train_settings={"build": {"batch_norm": True, "dropout": 0.0}},
     )  # fmt: skip
@@ -90,13 +104,18 @@ def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> di
         raise SystemExit(f"{entry}, seed {seed}: no child trained fully in time; raise --minutes")
     final = summary.finals[0]
     best = leaderboard(summary.trials, summary.finals)[0]
+    with Store(Path(cfg.run_dir) / "trials.db") as store:
+        shortlisted = store.shortlist()
     return {
         "entry": entry, "seed": seed, "test_acc": final.test_acc, "arch": final.arch,
         "params": best.result.params, "flops": best.result.flops,
         "models": sum(t.new for t in summary.trials), "trials": len(summary.trials),
         "search_minutes": summary.search_seconds / 60, "final_minutes": final.seconds / 60,
         "resumed": resume, "minutes": args.minutes, "final_epochs": args.final_epochs,
-        "per_child_seconds": per_child,
+        "per_child_seconds": per_child, "search_recipe": args.search_recipe,
+        "shortlist": args.shortlist, "shortlist_epochs": args.shortlist_epochs,
+        # two workers share the shortlist: about its wall minutes
+        "shortlist_minutes": sum(s.seconds for s in shortlisted.values()) / 60 / 2,
     }  # fmt: skip
 
 
@@ -164,12 +183,25 @@ def deadline(until: str | None) -> datetime.datetime | None:
         raise SystemExit(f"--until {until!r}: give HH:MM or YYYY-MM-DDTHH:MM") from None
 
 
+def same_settings(row: dict, args: argparse.Namespace) -> bool:
+    """Whether ``row`` was measured with the search settings of ``args`` (rows from before
+    the recipe and shortlist options had neither)."""
+    return (row["minutes"], row.get("search_recipe", "search"), row.get("shortlist", 0)) == (
+        args.minutes,
+        args.search_recipe,
+        args.shortlist,
+    )
+
+
 def fits(args: argparse.Namespace, rows: list[dict], until: datetime.datetime | None) -> bool:
     """Whether one more run (search, its final, start-up) ends before ``until``."""
     if until is None:
         return True
     final = max((r["final_minutes"] for r in rows), default=10.0)
-    needed = datetime.timedelta(minutes=args.minutes + final + 3)
+    shortlist = max((r.get("shortlist_minutes", 0.0) for r in rows), default=0.0)
+    if args.shortlist and not shortlist:
+        shortlist = 5.0
+    needed = datetime.timedelta(minutes=args.minutes + shortlist + final + 3)
     return datetime.datetime.now() + needed <= until
 
 
@@ -183,6 +215,9 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--final-epochs", type=int, default=15)
+    parser.add_argument("--search-recipe", choices=("search", "strong"), default="search")
+    parser.add_argument("--shortlist", type=int, default=0)
+    parser.add_argument("--shortlist-epochs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=Path("/tmp/rlnas-league"))
     parser.add_argument("--rows", type=Path, default=Path("benchmarks/league.jsonl"))
     parser.add_argument("--until", help="start no run that would end after HH:MM")
@@ -197,7 +232,7 @@ def main() -> None:
     until = deadline(args.until)
     if not args.report:
         args.keep.mkdir(parents=True, exist_ok=True)
-        done = {(r["entry"], r["seed"]) for r in rows if r["minutes"] == args.minutes}
+        done = {(r["entry"], r["seed"]) for r in rows if same_settings(r, args)}
         per_child = None
         for seed in range(args.seeds):  # seed by seed: a stopped league has whole seeds
             for entry in args.entries:

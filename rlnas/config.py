@@ -44,6 +44,10 @@ class SearchConfig:
     time_limit: float | None = None
     #: Epochs per child network during the search.
     epochs: int = 8
+    #: How the children are trained during the search: "search" (MetaQNN's recipe: Adam,
+    #: step decay) or "strong" (the strong final recipe's optimiser, schedule, label
+    #: smoothing and augmentation at the same cost). The ``[train]`` table overrides fields.
+    search_recipe: str = "search"
     #: Epochs when the top architectures are retrained on train+validation at the end.
     final_epochs: int = 20
     #: How the top architectures are retrained: "search" (the search-time recipe) or

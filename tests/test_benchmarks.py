@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rlnas.store import Store
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +73,17 @@ def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_pat
     out = run("league.py", *args, "--entries", "random", "evolution", "--until", soon)
     assert "no time for evolution, seed 0; stopped" in out
     assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
+    # a second pass, children trained with the strong recipe and a shortlist of each run's
+    # best 2, beside the first in the same --keep: its own runs, rows and settings
+    strong = ["--search-recipe", "strong", "--shortlist", "2", "--shortlist-epochs", "1"]
+    second = [*args[:-1], str(tmp_path / "strong.jsonl"), "--entries", "random", *strong]
+    run("league.py", *second)
+    (row,) = [json.loads(line) for line in (tmp_path / "strong.jsonl").read_text().splitlines()]
+    assert (row["search_recipe"], row["shortlist"], row["shortlist_epochs"]) == ("strong", 2, 1)
+    assert row["shortlist_minutes"] > 0 and 0 < row["test_acc"] <= 1
+    assert (tmp_path / "runs" / "random-0-strong-shortlist2" / "trials.db").exists()
+    with Store(tmp_path / "runs" / "random-0-strong-shortlist2" / "trials.db") as store:
+        assert len(store.shortlist()) == 2
 
 
 def test_curves_and_proxies_benchmarks_run_on_the_table(tmp_path):

@@ -69,6 +69,15 @@ def test_train_final_uses_the_config_and_final_recipe_of_a_search(tmp_path, caps
     assert f"params {with_bn:,}" in out
 
 
+def test_train_search_recipe_strong_trains_as_such_a_search_trains_its_children(capsys):
+    arch = "[C(8,3,1), SM(10)]"
+    assert main(["train", arch, "--epochs", "1", "--search-recipe", "strong",
+                 "--device", "cpu"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "trained 1 epochs on the train split, adamw, onecycle schedule, augment none" in out
+    assert float(out.split("validation accuracy")[1].split()[0]) > 0.2
+
+
 def test_datasets_lists_digits(capsys):
     assert main(["datasets"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("digits"))

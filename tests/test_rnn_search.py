@@ -110,6 +110,7 @@ def test_text_and_image_settings_do_not_mix(tmp_path):
     cases = [
         ({"train_settings": {"build": {"dropout": 0.1}}}, r"unknown \[train\] setting\(s\) build"),
         ({"final_recipe": "strong"}, "--final-recipe strong is for images"),
+        ({"search_recipe": "strong"}, "--search-recipe strong is for images"),
         ({"reward": "mnas:T=2ms"}, "latency is measured for image models only"),
         ({"space": "enas-macro"}, "covers the rnn-cell space only"),
         ({"train_settings": {"batch_size": 5000}}, "too few for 5000 streams"),

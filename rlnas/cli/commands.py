@@ -16,8 +16,8 @@ _SEARCH_FLAGS = (
     "dataset", "data_dir", "strategy", "space", "reward", "budget", "time_limit", "epochs",
     "final_epochs", "top_k", "seed", "val_fraction", "device", "threads", "run_dir",
     "max_params", "max_flops", "max_latency_ms", "latency", "latency_batch", "latency_threads",
-    "prune", "min_epochs", "eta", "screen", "screen_proxy", "subset", "final_recipe",
-    "shortlist", "shortlist_epochs",
+    "prune", "min_epochs", "eta", "screen", "screen_proxy", "subset", "search_recipe",
+    "final_recipe", "shortlist", "shortlist_epochs",
     "executor", "workers", "ray_address", "cpus_per_trial", "gpus_per_trial", "max_retries",
     "trial_timeout",
 )  # fmt: skip
@@ -115,7 +115,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = (
-    "dataset", "data_dir", "epochs", "final_epochs", "final_recipe", "seed", "device", "threads"
+    "dataset", "data_dir", "epochs", "search_recipe", "final_epochs", "final_recipe", "seed",
+    "device", "threads",
 )  # fmt: skip
 
 

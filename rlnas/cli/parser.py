@@ -74,6 +74,10 @@ def _search_what(s: argparse.ArgumentParser) -> None:
         "(a resumed search gets what is left)",
     )
     s.add_argument("--epochs", type=int, help="epochs per child during the search (default 8)")
+    s.add_argument(
+        "--search-recipe",
+        help="training of the children: search (MetaQNN's, default) or strong (augmented)",
+    )
     s.add_argument("--final-epochs", type=int, help="epochs when retraining the top-k (default 20)")
     s.add_argument(
         "--final-recipe", help="retraining of the top-k: search (default) or strong (augmented)"
@@ -191,6 +195,7 @@ def _train(sub: Any) -> None:
         "--final-recipe, then test",
     )  # fmt: skip
     t.add_argument("--epochs", type=int, help="epochs of the search-time training (8)")
+    t.add_argument("--search-recipe", help="recipe without --final: search (default) or strong")
     t.add_argument("--final-epochs", type=int, help="epochs with --final (20)")
     t.add_argument("--final-recipe", help="recipe with --final: search (default) or strong")
     t.add_argument("--seed", type=int)

@@ -40,6 +40,7 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
 
 def _image_evaluator(config: SearchConfig) -> Evaluator:
     from rlnas.evaluation.image import (
+        FINAL_RECIPES,
         NOT_FLIP_SAFE,
         DataSpec,
         LatencySpec,
@@ -48,17 +49,22 @@ def _image_evaluator(config: SearchConfig) -> Evaluator:
         final_recipe,
     )
 
-    base = TrainConfig(epochs=config.epochs)
-    train = apply_settings(TrainConfig, base, config.train_settings, name="train",
-                           exclude={"epochs"})  # fmt: skip
     data = DataSpec(
         config.dataset, config.data_dir, config.val_fraction, config.seed, subset=config.subset
     )
     split = data.load()
-    try:
-        recipe = final_recipe(
-            config.final_recipe, train, config.dataset, min(split.input_shape[1:])
+    side = min(split.input_shape[1:])
+    if config.search_recipe not in FINAL_RECIPES:
+        raise ConfigError(
+            f"unknown search recipe {config.search_recipe!r}; choose one of "
+            f"{', '.join(FINAL_RECIPES)}"
         )
+    try:
+        base = final_recipe(config.search_recipe, TrainConfig(epochs=config.epochs),
+                            config.dataset, side)  # fmt: skip
+        train = apply_settings(TrainConfig, base, config.train_settings, name="train",
+                               exclude={"epochs"})  # fmt: skip
+        recipe = final_recipe(config.final_recipe, train, config.dataset, side)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     final = apply_settings(TrainConfig, recipe, config.final_settings, name="final",
@@ -92,6 +98,11 @@ def _language_evaluator(config: SearchConfig) -> Evaluator:
         raise ConfigError(
             f"--final-recipe {config.final_recipe} is for images; language models are "
             "retrained with the search recipe (change it in a [final] table)"
+        )
+    if config.search_recipe != "search":
+        raise ConfigError(
+            f"--search-recipe {config.search_recipe} is for images; language models train "
+            "with their own recipe (change it in a [train] table)"
         )
     base = LMTrainConfig(epochs=config.epochs)
     train = apply_settings(LMTrainConfig, base, config.train_settings, name="train",

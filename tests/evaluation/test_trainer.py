@@ -19,7 +19,7 @@ from rlnas.evaluation.image import (
     final_recipe,
     train,
 )
-from rlnas.search import run_search
+from rlnas.search import build_evaluator, run_search
 from rlnas.store import Store
 
 ARCH = parse("[C(8,3,1), P(2,2), FC(32), SM(10)]")
@@ -147,6 +147,22 @@ def test_final_training_uses_the_recipe_and_all_the_data(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown \[final\] setting"):
         run_search(replace(config, final_settings={"lr": 1}, run_dir=str(tmp_path / "y")))
     assert json.loads((tmp_path / "r" / "config.json").read_text())["final_recipe"] == "strong"
+
+
+def test_search_recipe_strong_trains_the_children_as_the_final_recipe_does(tmp_path):
+    """--search-recipe strong: the children train with the strong recipe's optimiser,
+    schedule, smoothing and augmentation at the search's epochs; [train] still overrides."""
+    config = SearchConfig(
+        dataset="digits", epochs=2, search_recipe="strong", train_settings={"batch_size": 64},
+        device="cpu", run_dir=str(tmp_path / "r"),
+    )  # fmt: skip
+    child = build_evaluator(config).train_config
+    assert (child.optimizer, child.schedule, child.label_smoothing) == ("adamw", "onecycle", 0.1)
+    assert child.epochs == 2 and child.batch_size == 64 and child.augment == "none"  # 8x8
+    plain = build_evaluator(replace(config, search_recipe="search")).train_config
+    assert (plain.optimizer, plain.schedule, plain.label_smoothing) == ("adam", "step", 0.0)
+    with pytest.raises(ConfigError, match="unknown search recipe 'best'; choose one of"):
+        build_evaluator(replace(config, search_recipe="best"))
 
 
 def test_a_shortlist_score_trains_on_all_the_training_split_and_scores_validation():
