@@ -35,6 +35,7 @@ import json
 import math
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from scipy.stats import t as t_dist
@@ -42,7 +43,6 @@ from scipy.stats import t as t_dist
 from rlnas.config import SearchConfig
 from rlnas.runs import leaderboard
 from rlnas.search import run_search
-from rlnas.search.rungs import Rungs
 from rlnas.store import Store
 
 ENTRIES = (
@@ -76,28 +76,28 @@ def config(args: argparse.Namespace, entry: str, seed: int, models: int) -> Sear
     )  # fmt: skip
 
 
-def models_in_time(args: argparse.Namespace, mf: bool, per_child: float) -> int:
-    """About the models the search time allows on two workers."""
-    models = args.minutes * 60 * 2 / per_child
-    if mf:
-        models /= Rungs.of(min_epochs=1, epochs=args.epochs, eta=3).expected_cost()
-    return max(10, int(models))
-
-
-def calibrate(args: argparse.Namespace) -> float:
-    """Seconds of one child, from three random ones (not counted)."""
-    probe = SearchConfig(
-        dataset=args.dataset, strategy="random", budget=3, top_k=0, subset=args.subset,
-        epochs=args.epochs, max_params=args.max_params, seed=999, search_recipe=args.search_recipe,
+def pace(args: argparse.Namespace, mf: bool) -> float:
+    """Seconds of search per trial on the league's two workers, from a short random search
+    set up as the entries are, with the same rungs (``mf``), recipe and space (its trials
+    are not counted; its start-up is, which errs towards fewer models)."""
+    probe = replace(
+        config(args, "random+mf" if mf else "random", seed=999, models=1),
+        budget=8, time_limit=None, top_k=0, shortlist=0,
         run_dir=str(args.keep / f"calibration-{time.time_ns()}"),
-        train_settings={"build": {"batch_norm": True, "dropout": 0.0}},
     )  # fmt: skip
     summary = run_search(probe)
-    return max(statistics.mean(t.result.seconds for t in summary.trials), 1e-3)
+    return max(summary.search_seconds / max(len(summary.trials), 1), 1e-3)
 
 
-def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> dict:
-    cfg = config(args, entry, seed, models_in_time(args, "+mf" in entry, per_child))
+def models_in_time(args: argparse.Namespace, seconds_per_trial: float) -> int:
+    """About the models the search time allows: Q-learning's epsilon schedule is spread
+    over them, so that it reaches 0.1 as the time runs out."""
+    return max(10, int(args.minutes * 60 / seconds_per_trial))
+
+
+def run(args: argparse.Namespace, entry: str, seed: int, seconds_per_trial: float) -> dict:
+    models = models_in_time(args, seconds_per_trial)
+    cfg = config(args, entry, seed, models)
     resume = (Path(cfg.run_dir) / "trials.db").exists()
     summary = run_search(cfg, resume=resume)
     if not summary.finals:
@@ -112,7 +112,8 @@ def run(args: argparse.Namespace, entry: str, seed: int, per_child: float) -> di
         "models": sum(t.new for t in summary.trials), "trials": len(summary.trials),
         "search_minutes": summary.search_seconds / 60, "final_minutes": final.seconds / 60,
         "resumed": resume, "minutes": args.minutes, "final_epochs": args.final_epochs,
-        "per_child_seconds": per_child, "search_recipe": args.search_recipe,
+        "seconds_per_trial": seconds_per_trial, "schedule_models": models,
+        "search_recipe": args.search_recipe,
         "shortlist": args.shortlist, "shortlist_epochs": args.shortlist_epochs,
         # two workers share the shortlist: about its wall minutes
         "shortlist_minutes": sum(s.seconds for s in shortlisted.values()) / 60 / 2,
@@ -233,7 +234,7 @@ def main() -> None:
     if not args.report:
         args.keep.mkdir(parents=True, exist_ok=True)
         done = {(r["entry"], r["seed"]) for r in rows if same_settings(r, args)}
-        per_child = None
+        paces: dict[bool, float] = {}  # measured once per invocation, with and without rungs
         for seed in range(args.seeds):  # seed by seed: a stopped league has whole seeds
             for entry in args.entries:
                 if (entry, seed) in done:
@@ -242,8 +243,9 @@ def main() -> None:
                     print(f"--until {args.until}: no time for {entry}, seed {seed}; stopped")
                     report(rows, args.plot)
                     return
-                per_child = per_child or calibrate(args)
-                row = run(args, entry, seed, per_child)
+                mf = "+mf" in entry
+                paces[mf] = paces.get(mf) or pace(args, mf)
+                row = run(args, entry, seed, paces[mf])
                 rows.append(row)
                 with args.rows.open("a") as f:
                     f.write(json.dumps(row) + "\n")

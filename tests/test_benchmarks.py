@@ -54,6 +54,23 @@ def test_proxy_correlation_ranks_measured_rows_without_retraining_them(tmp_path)
 
 
 @pytest.mark.slow
+def test_the_league_spreads_q_learnings_epsilon_over_the_models_its_time_allows(tmp_path):
+    """The models a run's minutes allow are measured as the entries run (two workers, the
+    same rungs), so Q-learning's epsilon reaches 0.1 before the time is up."""
+    args = [
+        "--dataset", "digits", "--minutes", "0.3", "--seeds", "1", "--subset", "300",
+        "--epochs", "2", "--final-epochs", "1", "--max-params", "20000",
+        "--entries", "qlearning+mf", "--keep", str(tmp_path / "runs"),
+        "--rows", str(tmp_path / "r.jsonl"),
+    ]  # fmt: skip
+    run("league.py", *args)
+    (row,) = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert 10 <= row["schedule_models"] <= row["models"] and row["seconds_per_trial"] > 0
+    with Store(tmp_path / "runs" / "qlearning+mf-0" / "trials.db") as store:
+        epsilons = [t.info["epsilon"] for t in store.trials()]
+    assert epsilons[0] == 1.0 and epsilons[-1] == 0.1
+
+
 def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_path):
     args = [
         "--dataset", "digits", "--minutes", "0.2", "--seeds", "1", "--subset", "300",
