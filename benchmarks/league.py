@@ -95,9 +95,11 @@ def models_in_time(args: argparse.Namespace, seconds_per_trial: float) -> int:
     return max(10, int(args.minutes * 60 / seconds_per_trial))
 
 
-def run(args: argparse.Namespace, entry: str, seed: int, seconds_per_trial: float) -> dict:
-    models = models_in_time(args, seconds_per_trial)
-    cfg = config(args, entry, seed, models)
+def run(args: argparse.Namespace, entry: str, seed: int, seconds_per_trial: float | None) -> dict:
+    """One entry's run and its row; ``seconds_per_trial``: the pace Q-learning's schedule
+    is spread by (None for the strategies without a schedule)."""
+    models = models_in_time(args, seconds_per_trial) if seconds_per_trial else None
+    cfg = config(args, entry, seed, models or 0)
     resume = (Path(cfg.run_dir) / "trials.db").exists()
     summary = run_search(cfg, resume=resume)
     if not summary.finals:
@@ -234,7 +236,7 @@ def main() -> None:
     if not args.report:
         args.keep.mkdir(parents=True, exist_ok=True)
         done = {(r["entry"], r["seed"]) for r in rows if same_settings(r, args)}
-        paces: dict[bool, float] = {}  # measured once per invocation, with and without rungs
+        paces: dict[bool, float] = {}  # Q-learning's: once per invocation, with and without rungs
         for seed in range(args.seeds):  # seed by seed: a stopped league has whole seeds
             for entry in args.entries:
                 if (entry, seed) in done:
@@ -243,9 +245,10 @@ def main() -> None:
                     print(f"--until {args.until}: no time for {entry}, seed {seed}; stopped")
                     report(rows, args.plot)
                     return
-                mf = "+mf" in entry
-                paces[mf] = paces.get(mf) or pace(args, mf)
-                row = run(args, entry, seed, paces[mf])
+                mf, scheduled = "+mf" in entry, entry.startswith("qlearning")
+                if scheduled and mf not in paces:
+                    paces[mf] = pace(args, mf)
+                row = run(args, entry, seed, paces[mf] if scheduled else None)
                 rows.append(row)
                 with args.rows.open("a") as f:
                     f.write(json.dumps(row) + "\n")
