@@ -59,7 +59,8 @@ def variant(args: argparse.Namespace) -> str:
     return recipe + (f"-shortlist{args.shortlist}" if args.shortlist else "")
 
 
-def config(args: argparse.Namespace, entry: str, seed: int, models: int) -> SearchConfig:
+def config(args: argparse.Namespace, entry: str, seed: int, models: int | None) -> SearchConfig:
+    """An entry's search; ``models``: the models its time allows (Q-learning's schedule)."""
     strategy, _, mf = entry.partition("+")
     settings = dict(SETTINGS.get(strategy, {}))
     if strategy == "qlearning":
@@ -81,7 +82,7 @@ def pace(args: argparse.Namespace, mf: bool) -> float:
     set up as the entries are, with the same rungs (``mf``), recipe and space (its trials
     are not counted; its start-up is, which errs towards fewer models)."""
     probe = replace(
-        config(args, "random+mf" if mf else "random", seed=999, models=1),
+        config(args, "random+mf" if mf else "random", seed=999, models=None),
         budget=8, time_limit=None, top_k=0, shortlist=0,
         run_dir=str(args.keep / f"calibration-{time.time_ns()}"),
     )  # fmt: skip
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, entry: str, seed: int, seconds_per_trial: floa
     """One entry's run and its row; ``seconds_per_trial``: the pace Q-learning's schedule
     is spread by (None for the strategies without a schedule)."""
     models = models_in_time(args, seconds_per_trial) if seconds_per_trial else None
-    cfg = config(args, entry, seed, models or 0)
+    cfg = config(args, entry, seed, models)
     resume = (Path(cfg.run_dir) / "trials.db").exists()
     summary = run_search(cfg, resume=resume)
     if not summary.finals:
@@ -189,11 +190,8 @@ def deadline(until: str | None) -> datetime.datetime | None:
 def same_settings(row: dict, args: argparse.Namespace) -> bool:
     """Whether ``row`` was measured with the search settings of ``args`` (rows from before
     the recipe and shortlist options had neither)."""
-    return (row["minutes"], row.get("search_recipe", "search"), row.get("shortlist", 0)) == (
-        args.minutes,
-        args.search_recipe,
-        args.shortlist,
-    )
+    measured = (row["minutes"], row.get("search_recipe", "search"), row.get("shortlist", 0))
+    return measured == (args.minutes, args.search_recipe, args.shortlist)
 
 
 def fits(args: argparse.Namespace, rows: list[dict], until: datetime.datetime | None) -> bool:
