@@ -11,8 +11,9 @@ Calibration, in scratch runs not counted: three random children of each space ar
 trained to estimate how many fit in the time (``B``). Every from-scratch run gets a
 budget of ``10 B``, so the time limit binds; Q-learning's epsilon schedule is scaled to
 ``B`` (``schedule_models``) and it goes on at the last epsilon if children turn out
-faster than the estimate. ENAS's phase must end inside the time limit: one epoch is timed and
-``num_epochs`` is set so the phase takes about ``--enas-share`` of the search time; it
+faster than the estimate (if slower, the schedule keeps pace with the time). ENAS's
+phase must end inside the time limit: one epoch is timed and ``num_epochs`` is set so
+the phase takes about ``--enas-share`` of the search time; it
 then trains up to ``(1 - share) B`` of its ranked candidates.
 
     python benchmarks/nas_strategies.py --dataset fashion-mnist --minutes 30

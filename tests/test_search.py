@@ -176,6 +176,19 @@ def test_the_time_limit_counts_every_session_of_a_resumed_search(tmp_path, monke
     assert sum(t.new for t in summary.trials) == 13
 
 
+def test_under_a_time_limit_q_learning_anneals_with_the_time(tmp_path, monkeypatch):
+    """A budget (1,000) far above the 40 models the time limit allows: epsilon still goes
+    from 1.0 to 0.1 as the time runs out, instead of ending the search still exploring."""
+    clock = Clock()
+    monkeypatch.setattr("rlnas.search.loop.time", clock)
+    config = SearchConfig(budget=1000, time_limit=40.0, seed=4, top_k=0, run_dir=str(tmp_path))
+    summary = run_search(config, evaluator=Ticking(clock))
+    assert summary.stopped == "time limit"
+    epsilons = [t.info["epsilon"] for t in summary.trials if t.new]
+    assert len(epsilons) == 40 and epsilons[0] == 1.0 and epsilons[-1] == 0.1
+    assert epsilons == sorted(epsilons, reverse=True)
+
+
 def test_pruning_stops_hopeless_trials_but_not_the_best(tmp_path):
     def run(prune, name):
         config = SearchConfig(budget=150, top_k=5, prune=prune, run_dir=str(tmp_path / name))

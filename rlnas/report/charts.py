@@ -259,7 +259,10 @@ def _epsilon(run: RunData) -> Chart:
     x = [float(t.id) for t in trials]
     y = [float(t.info["epsilon"]) for t in trials]
     line = Series("epsilon", *_steps(x, y), kind="step", color=PALETTE[1], size=2)
-    note = "Counted in unique trained models, so cache replays do not advance it."
+    note = (
+        "Counted in unique trained models, so cache replays do not advance it; under a "
+        "time limit, in the share of the time spent when that is further on."
+    )
     title = "Epsilon schedule (exploration rate of each proposal)"
     return Chart("epsilon", title, "trial", "epsilon", (line,), "search", note=note,
                  x_integer=True)  # fmt: skip

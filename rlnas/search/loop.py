@@ -173,6 +173,11 @@ class _Loop:
         """Seconds searched so far, this session and those before it."""
         return self.searched_before + time.perf_counter() - self.start
 
+    def time_share(self) -> float | None:
+        """The share of the time limit spent so far (None: no time limit)."""
+        limit = self.config.time_limit
+        return None if limit is None else min(self.searched() / limit, 1.0)
+
     def searched_meta(self) -> dict[str, str]:
         return {SEARCH_SECONDS: repr(self.searched())}
 
@@ -346,7 +351,7 @@ class _Loop:
                 self.ladder.record(result)
         else:
             reward = self.reward(result)
-        self.strategy.observe(Feedback(proposal, reward, result, new))
+        self.strategy.observe(Feedback(proposal, reward, result, new, self.time_share()))
         record = TrialRecord(
             len(self.trials), key, proposal.actions, reward, result, new, info, time.time()
         )

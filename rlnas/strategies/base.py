@@ -32,6 +32,10 @@ class Feedback:
     result: EvalResult
     #: True when this architecture was trained now; False when its stored result was replayed.
     new: bool
+    #: The share of the search's time limit spent when this was observed (0-1); None when
+    #: the search has no time limit. A strategy that anneals (Q-learning's epsilon) keeps
+    #: pace with it, so that a search the time limit ends has not ended still exploring.
+    time_share: float | None = None
 
 
 class Strategy(ABC):

@@ -8,7 +8,8 @@ trial, updating each in reverse order with
     Q(s, a) <- (1 - alpha) Q(s, a) + alpha (r + gamma max_a' Q(s', a'))
 
 (max over a terminal state is 0). Actions are epsilon-greedy with random tie-breaking;
-epsilon follows a schedule counted in unique trained models.
+epsilon follows a schedule counted in unique trained models or, in a search with a time
+limit, in the share of the time spent, whichever is further on.
 """
 
 from __future__ import annotations
@@ -102,9 +103,14 @@ class QLearning(Strategy):
     paper's constant. ``schedule``: (epsilon, models) steps, the paper's by default; its
     counts are scaled to the budget, so they give proportions (a schedule that sums to the
     budget is used as it is). ``schedule_models``: scale schedule and alpha to this many
-    models instead of the budget, e.g. to the models a time limit allows when the budget is
-    set higher so that the time limit binds; past it the search goes on at the last
-    epsilon."""
+    models instead of the budget; past them the search goes on at the last epsilon.
+
+    Under a time limit (the loop passes :attr:`Feedback.time_share`) the schedule's clock
+    is the larger of the models trained and the time's share of ``models``: a search the
+    time limit ends goes down the whole schedule as the time runs out, whatever the budget;
+    and a default ``alpha`` is scaled to the models the time allows at the pace so far
+    (``trained / time_share``), when those are fewer than ``models``. The clock never goes
+    back: a search resumed with a longer time limit goes on where its epsilon was."""
 
     name = "qlearning"
 
@@ -124,10 +130,11 @@ class QLearning(Strategy):
         super().__init__(space, budget=budget, seed=seed)
         if schedule_models is not None and schedule_models < 1:
             raise ValueError(f"schedule_models must be at least 1, got {schedule_models}")
-        models = schedule_models or budget
-        self.alpha = scaled_alpha(models) if alpha is None else alpha
+        #: the models the schedule and a default alpha are scaled to
+        self.models = schedule_models or budget
+        self.given_alpha = alpha
         self.gamma, self.q_init, self.replay_size = gamma, q_init, replay_size
-        self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, models)
+        self.schedule = EpsilonSchedule.scaled(schedule or PAPER_SCHEDULE, self.models)
         self.rng = np.random.default_rng(seed)
         self.q: dict[tuple[Hashable, int], float] = {}
         # The replay memory, one entry per observed trial: an index into ``paths`` (each
@@ -137,6 +144,8 @@ class QLearning(Strategy):
         self.memory_paths = array("q")
         self.memory_rewards = array("d")
         self.trained = 0  # unique models trained: the schedule's clock
+        self.time_share = 0.0  # of the time limit, at the last observation
+        self.alpha = self._alpha()
         self._path_index: dict[tuple[int, ...], int] = {}
         # derived, per path: its (state key, action) pairs, and each next state's legal ones
         # (those tuples interned in ``_shared``: paths through one state share them)
@@ -145,7 +154,17 @@ class QLearning(Strategy):
 
     @property
     def epsilon(self) -> float:
-        return self.schedule.epsilon(self.trained)
+        return self.schedule.epsilon(max(self.trained, int(self.time_share * self.models)))
+
+    def _alpha(self) -> float:
+        """The given alpha, or :func:`scaled_alpha` of the models (of those the time limit
+        allows at the pace so far, when fewer)."""
+        if self.given_alpha is not None:
+            return self.given_alpha
+        models = self.models
+        if self.time_share > 0 and self.trained > 0:
+            models = min(models, max(round(self.trained / self.time_share), self.trained))
+        return scaled_alpha(models)
 
     def propose(self) -> Proposal:
         """An epsilon-greedy path. ``info``: the epsilon used and ``q_spread``, the mean over
@@ -182,6 +201,9 @@ class QLearning(Strategy):
     def observe(self, feedback: Feedback) -> None:
         if feedback.new:
             self.trained += 1
+        if feedback.time_share is not None:
+            self.time_share = max(self.time_share, feedback.time_share)
+        self.alpha = self._alpha()
         self._remember(feedback.proposal.actions, float(feedback.reward))
         for i in self.rng.integers(len(self.memory_paths), size=self.replay_size):
             self.update(self.paths[self.memory_paths[i]], self.memory_rewards[i])
@@ -242,6 +264,7 @@ class QLearning(Strategy):
             "memory_paths": array("q", self.memory_paths),
             "memory_rewards": array("d", self.memory_rewards),
             "trained": self.trained,
+            "time_share": self.time_share,
             "rng": self.rng.bit_generator.state,
         }
 
@@ -258,4 +281,6 @@ class QLearning(Strategy):
             self.memory_paths = array("q", state["memory_paths"])
             self.memory_rewards = array("d", state["memory_rewards"])
         self.trained = int(state["trained"])
+        self.time_share = float(state.get("time_share", 0.0))
+        self.alpha = self._alpha()
         self.rng.bit_generator.state = state["rng"]

@@ -4,7 +4,7 @@ from rlnas.arch import Conv, Softmax
 from rlnas.results import EvalResult, TrialStatus
 from rlnas.spaces import make_space
 from rlnas.strategies import EpsilonSchedule, Feedback, Proposal, QLearning
-from rlnas.strategies.qlearning import PAPER_SCHEDULE
+from rlnas.strategies.qlearning import PAPER_SCHEDULE, scaled_alpha
 
 
 @pytest.fixture
@@ -120,6 +120,34 @@ def test_schedule_models_scale_schedule_and_alpha_apart_from_the_budget(space):
     assert q.schedule.steps == QLearning(space, budget=1350, seed=0).schedule.steps
     with pytest.raises(ValueError, match="schedule_models must be at least 1"):
         QLearning(space, budget=10, seed=0, schedule_models=0)
+
+
+def test_under_a_time_limit_the_schedule_keeps_pace_with_the_time(space):
+    """A budget far above what the time allows: the schedule still ends at 0.1 when the
+    time does, and the default alpha is scaled to the models the time allowed."""
+    result = EvalResult(TrialStatus.OK, 0.9, 10)
+
+    def run(time_limit: bool) -> tuple[list[float], QLearning]:
+        q = QLearning(space, budget=100_000, seed=0, replay_size=5)
+        epsilons = []
+        for i in range(1, 41):
+            proposal = q.propose()
+            epsilons.append(proposal.info["epsilon"])
+            q.observe(Feedback(proposal, 0.9, result, True, i / 40 if time_limit else None))
+        return epsilons, q
+
+    epsilons, q = run(time_limit=True)
+    assert epsilons[0] == 1.0 and epsilons[-1] == 0.1
+    assert epsilons == sorted(epsilons, reverse=True) and len(set(epsilons)) == 10
+    assert q.alpha == pytest.approx(0.1)  # 40 models, not 100,000 (0.00027)
+    epsilons, q = run(time_limit=False)  # no time limit: the budget's schedule, as before
+    assert set(epsilons) == {1.0} and q.alpha == pytest.approx(scaled_alpha(100_000))
+    # the time's share is part of the checkpoint
+    q = QLearning(space, budget=100_000, seed=0)
+    q.observe(Feedback(q.propose(), 0.9, result, True, 0.8))
+    restored = QLearning(space, budget=100_000, seed=0)
+    restored.load_state_dict(q.state_dict())
+    assert restored.epsilon == q.epsilon < 1.0 and restored.alpha == q.alpha == 0.1
 
 
 def test_checkpoints_of_the_old_replay_format_resume_the_same(space):
