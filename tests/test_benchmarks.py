@@ -71,6 +71,7 @@ def test_the_league_spreads_q_learnings_epsilon_over_the_models_its_time_allows(
     assert epsilons[0] == 1.0 and epsilons[-1] == 0.1
 
 
+@pytest.mark.slow
 def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_path):
     args = [
         "--dataset", "digits", "--minutes", "0.2", "--seeds", "1", "--subset", "300",

@@ -163,7 +163,7 @@ class QLearning(Strategy):
             return self.given_alpha
         models = self.models
         if self.time_share > 0 and self.trained > 0:
-            models = min(models, max(round(self.trained / self.time_share), self.trained))
+            models = min(models, round(self.trained / self.time_share))
         return scaled_alpha(models)
 
     def propose(self) -> Proposal:
