@@ -40,7 +40,9 @@ def check_strategy(
     - ``state_dict()`` pickles, and a fresh strategy that loads it (made with the same
       arguments) goes on with exactly the proposals the original makes;
     - observing replays (``new=False``), several proposals out at once, and a one-shot
-      strategy's weight-sharing phase all work.
+      strategy's weight-sharing phase all work;
+    - the resume holds under a time limit too: the check tells the strategy the share of
+      a time limit spent (``Feedback.time_share``), running ahead of the trials.
 
     ``settings`` are the strategy's hyper-parameters.
     """
@@ -76,20 +78,27 @@ def _run_phase(strategy: Strategy) -> None:
 def _drive(
     cls: type[Strategy], space: SearchSpace[Any], fake: FakeEvaluator, seed: int, trials: int,
     settings: dict[str, Any], *, strategy: Strategy | None = None,
+    clock: tuple[int, int] | None = None,
 ) -> list[Proposal]:  # fmt: skip
-    """Ask and tell ``trials`` times, with two proposals out at a time; the proposals."""
+    """Ask and tell ``trials`` times, with two proposals out at a time; the proposals.
+
+    With ``clock`` (observations before this call, observations that spend the time
+    limit), each feedback carries the share of a time limit spent so far."""
     if strategy is None:
         strategy = _make(cls, space, fake, seed, trials, settings)
         _run_phase(strategy)
     seen: set[str] = set()
     proposals: list[Proposal] = []
+    observed = 0 if clock is None else clock[0]
     while len(proposals) < trials:
         batch = [strategy.propose() for _ in range(min(2, trials - len(proposals)))]
         for proposal in batch:
             _check_proposal(space, proposal)
             key = str(proposal.architecture)
             result = fake.evaluate(proposal.architecture, seed)
-            strategy.observe(Feedback(proposal, result.val_acc, result, key not in seen))
+            observed += 1
+            share = None if clock is None else min(1.0, observed / clock[1])
+            strategy.observe(Feedback(proposal, result.val_acc, result, key not in seen, share))
             seen.add(key)
         proposals += batch
     return proposals
@@ -110,14 +119,17 @@ def _check_resume(
     settings: dict[str, Any],
 ) -> None:  # fmt: skip
     """Half the trials, a checkpoint through pickle, then the other half twice: by the
-    original and by a fresh strategy restored from the checkpoint."""
+    original and by a fresh strategy restored from the checkpoint. The search has a time
+    limit that two thirds of the budget's trials spend, so the time runs ahead of the
+    trials and a strategy that keeps pace with it must checkpoint where it was."""
     original = _make(cls, space, fake, seed, trials, settings)
     _run_phase(original)
-    _drive(cls, space, fake, seed, trials // 2, settings, strategy=original)
+    half, pace = trials // 2, max(1, 2 * trials // 3)
+    _drive(cls, space, fake, seed, half, settings, strategy=original, clock=(0, pace))
     checkpoint = pickle.loads(pickle.dumps(original.state_dict(), protocol=5))
     restored = _make(cls, space, fake, seed, trials, settings)
     restored.load_state_dict(checkpoint)
-    rest = trials - trials // 2
-    after = _drive(cls, space, fake, seed, rest, settings, strategy=original)
-    again = _drive(cls, space, fake, seed, rest, settings, strategy=restored)
+    rest, clock = trials - half, (half, pace)
+    after = _drive(cls, space, fake, seed, rest, settings, strategy=original, clock=clock)
+    again = _drive(cls, space, fake, seed, rest, settings, strategy=restored, clock=clock)
     assert again == after, "a strategy restored from its checkpoint proposed differently"
