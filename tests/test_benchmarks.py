@@ -160,3 +160,38 @@ def test_goal_runs_reads_what_a_run_found_and_how_its_shortlist_reordered_it(tmp
     expected = spearmanr(range(6, 0, -1), scores).statistic
     assert row["spearman_search_vs_shortlist"] == pytest.approx(expected)
     assert f"`{final.arch}`" in out and "12.5 min" in out
+    assert "final_test_acc" not in row and "shortlist vs final" not in out
+
+
+def test_goal_runs_tells_whether_the_shortlist_picked_the_best_of_its_finals(tmp_path):
+    from dataclasses import replace
+
+    from scipy.stats import spearmanr
+
+    from rlnas.config import SearchConfig
+    from rlnas.search import run_search
+    from rlnas.spaces import make_space
+    from rlnas.testing import FakeEvaluator
+
+    space = make_space("metaqnn", input_shape=(1, 8, 8), num_classes=10)
+    fake = FakeEvaluator(space, seed=1, noise=0.08)
+    config = SearchConfig(budget=40, seed=3, top_k=1, shortlist=6, run_dir=str(tmp_path / "r"))
+    first = run_search(config, evaluator=fake)
+    (pick,) = first.finals
+    # the study: the finished run resumed with a final for each of its shortlisted six
+    summary = run_search(replace(config, top_k=6), resume=True, evaluator=fake)
+    assert summary.trials == first.trials and summary.finals[0] == pick  # no search, pick kept
+    out = run("goal_runs.py", str(tmp_path / "r"), "--json")
+    (row,) = json.loads(out.strip().splitlines()[-1])
+    tests = {f.arch: f.test_acc for f in summary.finals}
+    best = sorted({t.arch: t for t in reversed(summary.trials)}.values(),
+                  key=lambda t: (-t.reward, t.id))[:6]  # fmt: skip
+    finals = [tests[t.arch] for t in best]
+    assert len(set(finals)) > 1 and row["final_test_acc"] == finals
+    assert row["test_acc"] == pick.test_acc
+    expected = spearmanr(row["shortlist_val_acc"], finals).statistic
+    assert row["spearman_shortlist_vs_final"] == pytest.approx(expected)
+    expected = spearmanr(range(6, 0, -1), finals).statistic
+    assert row["spearman_search_vs_final"] == pytest.approx(expected)
+    assert row["pick_final_rank"] == 1 + sorted(finals, reverse=True).index(pick.test_acc)
+    assert f"{max(finals):.2%}" in out and f"(no. {row['pick_final_rank']})" in out
