@@ -17,7 +17,8 @@ directories are named after the settings) and needs its own ``--rows``.
 Rows are appended to ``--rows`` (JSON lines) as each run finishes, and runs live in
 ``--keep``: stopped at any moment, the same command resumes, skipping finished rows and
 resuming a half-done run where it stopped (rlnas's own resume). So the league can span
-several sessions; ``--report`` prints the table and writes the plot from the rows alone.
+several sessions; ``--report`` prints the table and writes the plot from the rows alone,
+with each entry's differences from random search and evolution paired by seed.
 ``--until HH:MM`` starts no run that would not finish by then (its search minutes, the
 longest final so far, 10 if none, and 3 for calibration and start-up), so a session that
 ends at a known time loses no half-done run.
@@ -132,6 +133,15 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), float(half)
 
 
+def paired(rows: list[dict], entry: str, against: str) -> list[float]:
+    """``entry``'s test accuracy minus ``against``'s, seed by seed, over the seeds both ran.
+    A seed (its splits, its final training) moves every entry together, so differences
+    within a seed are less noisy than the difference of the means."""
+    ours = {r["seed"]: r["test_acc"] for r in rows if r["entry"] == entry}
+    theirs = {r["seed"]: r["test_acc"] for r in rows if r["entry"] == against}
+    return [ours[seed] - theirs[seed] for seed in sorted(ours.keys() & theirs.keys())]
+
+
 def report(rows: list[dict], plot: Path | None) -> None:
     by_entry: dict[str, list[dict]] = {}
     for row in rows:
@@ -148,6 +158,23 @@ def report(rows: list[dict], plot: Path | None) -> None:
             f"{statistics.mean(r['models'] for r in group):.0f} | "
             f"{statistics.mean(r['search_minutes'] for r in group):.1f} |"
         )
+    # the issue's target: the best RL entry against random search and evolution
+    references = [name for name in ("random", "evolution") if name in by_entry]
+    if references and len(by_entry) > 1:
+        print("\nPaired by seed (mean ± 95% CI of the differences within a seed):\n")
+        print("| entry | " + " | ".join(f"minus {name}" for name in references) + " |")
+        print("| --- |" + " --- |" * len(references))
+        for entry in sorted(by_entry):
+            cells = []
+            for name in references:
+                differences = paired(rows, entry, name) if entry != name else []
+                if differences:
+                    mean, half = mean_ci(differences)
+                    seeds = f"{len(differences)} seed{'' if len(differences) == 1 else 's'}"
+                    cells.append(f"{mean:+.4f} ± {half:.4f} ({seeds})")
+                else:
+                    cells.append("-")
+            print(f"| {entry} | " + " | ".join(cells) + " |")
     if plot:
         from matplotlib.figure import Figure
 

@@ -104,6 +104,23 @@ def test_the_league_writes_rows_as_runs_finish_and_a_second_call_resumes(tmp_pat
         assert len(store.shortlist()) == 2
 
 
+def test_the_league_report_pairs_entries_by_seed(tmp_path):
+    """Seeds that move every entry together: the means' intervals overlap, the paired
+    differences are exact."""
+    accs = {"random": (0.90, 0.95, 0.92), "evolution": (0.905, 0.95, 0.93)}
+    accs["qlearning+mf"] = (0.91, 0.96, 0.93)
+    rows = [
+        {"entry": e, "seed": s, "test_acc": a, "params": 1, "models": 1, "search_minutes": 1}
+        for e, seeds in accs.items() for s, a in enumerate(seeds)
+    ]  # fmt: skip
+    rows.pop()  # qlearning+mf has no seed 2: only seeds both ran are paired
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run("league.py", "--report", "--rows", str(tmp_path / "rows.jsonl"))
+    assert "| qlearning+mf | 2 | 0.9350 ± 0.3177 |" in out
+    assert "| qlearning+mf | +0.0100 ± 0.0000 (2 seeds) | +0.0075 ± 0.0318 (2 seeds) |" in out
+    assert "| random | - | -0.0050 ± 0.0124 (3 seeds) |" in out
+
+
 def test_curves_and_proxies_benchmarks_run_on_the_table(tmp_path):
     out = run("curves.py", "--fit", "20", "--json", str(tmp_path / "curves.json"))
     rows = json.loads((tmp_path / "curves.json").read_text())
